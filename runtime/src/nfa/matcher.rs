@@ -1,0 +1,524 @@
+//! Running the automaton over one key's events.
+//!
+//! [`Nfa::process`] feeds one event, [`Nfa::advance_time`] moves time (prunes
+//! `within`, completes trailing absences, reports timeouts). The caller gives
+//! events in timestamp order and calls `advance_time(ts)` before the events of
+//! each timestamp, as FlinkCEP's operator does; nothing here reads a clock.
+//! The steps mirror FlinkCEP's `NFA` (decision graph, Dewey versions, skip
+//! strategies, the order of partial matches) so the matches are the same.
+
+use std::cmp::Ordering;
+
+use cepheus_dsl::plan::{Skip, VarId};
+use serde::{Deserialize, Serialize};
+
+use super::dewey::Dewey;
+use super::graph::{Action, Graph, PredId, StateId, Transition};
+use super::java_heap::JavaHeap;
+use super::shared_buffer::{group_by_var, EventId, NodeId, Path, SharedBuffer};
+
+/// Decides the rule's predicates (`define` and `until` conditions).
+pub trait Predicates<E> {
+    /// Evaluates predicate `pred` on `event`; `bindings` are the events the
+    /// partial match accepted so far.
+    fn eval(&self, pred: PredId, event: &E, bindings: &Bindings<'_, E>) -> bool;
+
+    /// Whether any predicate reads earlier events. When false, bindings are
+    /// never built (the common, cheap case).
+    fn needs_bindings(&self) -> bool;
+}
+
+/// The events of a partial match, per variable, oldest first.
+pub struct Bindings<'a, E> {
+    buffer: &'a SharedBuffer<E>,
+    vars: &'a [Vec<EventId>],
+}
+
+impl<'a, E> Bindings<'a, E> {
+    pub fn len(&self, var: VarId) -> usize {
+        self.vars.get(var as usize).map_or(0, Vec::len)
+    }
+
+    pub fn is_empty(&self, var: VarId) -> bool {
+        self.len(var) == 0
+    }
+
+    pub fn get(&self, var: VarId, i: usize) -> Option<&'a E> {
+        let id = *self.vars.get(var as usize)?.get(i)?;
+        self.buffer.event(id)
+    }
+}
+
+/// A partial match in progress (FlinkCEP's `ComputationState`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Computation {
+    state: StateId,
+    prev: Option<NodeId>,
+    version: Dewey,
+    start_ts: i64,
+    prev_ts: i64,
+    start_event: Option<EventId>,
+}
+
+impl Computation {
+    fn start(state: StateId, version: Dewey) -> Self {
+        Computation {
+            state,
+            prev: None,
+            version,
+            start_ts: -1,
+            prev_ts: -1,
+            start_event: None,
+        }
+    }
+}
+
+/// FlinkCEP orders partial matches by their first event; not-yet-started
+/// ones last.
+fn by_start(a: &Computation, b: &Computation) -> Ordering {
+    let key = |c: &Computation| match c.start_event {
+        Some(e) => (e.ts, e.seq),
+        None => (i64::MAX, u64::MAX),
+    };
+    key(a).cmp(&key(b))
+}
+
+/// The matching state of one key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NfaState<E> {
+    partial: JavaHeap<Computation>,
+    completed: JavaHeap<Computation>,
+    buffer: SharedBuffer<E>,
+    next_seq: u64,
+}
+
+impl<E> NfaState<E> {
+    /// Partial matches in progress, not counting the one waiting at the start.
+    pub fn partial_matches(&self) -> usize {
+        self.partial.iter().filter(|c| c.start_event.is_some()).count()
+    }
+
+    /// Whether the key holds nothing but the initial state (its state can be dropped).
+    pub fn is_idle(&self) -> bool {
+        self.completed.is_empty() && self.partial.iter().all(|c| c.start_event.is_none()) && self.buffer.is_empty()
+    }
+
+    pub fn buffered_events(&self) -> usize {
+        self.buffer.event_count()
+    }
+}
+
+/// A match: per variable (in order of first event), its events in order.
+pub type Match<E> = Vec<(VarId, Vec<E>)>;
+
+/// A partial match cut by `within`, and when its window ended.
+#[derive(Debug, Clone)]
+pub struct Timeout<E> {
+    pub partial: Match<E>,
+    pub timestamp: i64,
+}
+
+/// A compiled pattern, ready to run for any number of keys.
+#[derive(Debug, Clone)]
+pub struct Nfa {
+    graph: Graph,
+    skip: Skip,
+    report_timeouts: bool,
+}
+
+struct Decision<'g> {
+    edges: Vec<&'g Transition>,
+    takes: u32,
+    ignores: u32,
+}
+
+fn increasing_self_state(ignores: u32, takes: u32) -> u32 {
+    if takes == 0 && ignores == 0 {
+        0
+    } else {
+        ignores + takes.max(1)
+    }
+}
+
+impl Nfa {
+    pub fn new(graph: Graph, skip: Skip, report_timeouts: bool) -> Self {
+        Nfa {
+            graph,
+            skip,
+            report_timeouts,
+        }
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    pub fn window_ms(&self) -> i64 {
+        self.graph.window_ms
+    }
+
+    pub fn initial_state<E>(&self) -> NfaState<E> {
+        let mut partial = JavaHeap::new();
+        partial.push(Computation::start(self.graph.start, Dewey::new(1)), &by_start);
+        NfaState {
+            partial,
+            completed: JavaHeap::new(),
+            buffer: SharedBuffer::default(),
+            next_seq: 0,
+        }
+    }
+
+    /// Feeds one event at `ts`; completed matches go to `out`.
+    pub fn process<E: Clone>(
+        &self,
+        st: &mut NfaState<E>,
+        event: &E,
+        ts: i64,
+        preds: &impl Predicates<E>,
+        out: &mut Vec<Match<E>>,
+    ) {
+        let id = EventId { ts, seq: st.next_seq };
+        st.next_seq += 1;
+        let mut registered = false;
+        let mut new_partials = JavaHeap::new();
+        let mut potential = JavaHeap::new();
+        let mut bindings: Vec<Vec<EventId>> = Vec::new();
+        let old = std::mem::take(&mut st.partial).into_vec();
+        for cs in old {
+            let next = self.compute_next_states(st, &cs, event, id, &mut registered, preds, &mut bindings);
+            let mut retain = Vec::new();
+            let mut discard = false;
+            for n in next {
+                let state = self.graph.state(n.state);
+                if state.is_final() {
+                    potential.push(n, &by_start);
+                } else if state.is_stop() {
+                    discard = true;
+                    st.buffer.release_node(n.prev, &n.version);
+                } else {
+                    retain.push(n);
+                }
+            }
+            if discard {
+                for n in retain {
+                    st.buffer.release_node(n.prev, &n.version);
+                }
+            } else {
+                for n in retain {
+                    new_partials.push(n, &by_start);
+                }
+            }
+        }
+        self.emit_matches(st, potential, &mut new_partials, out);
+        st.partial = new_partials;
+        if registered {
+            st.buffer.release_event(id);
+        }
+    }
+
+    /// Moves time to `ts`: partial matches whose window has passed are
+    /// dropped (reported in `timeouts` when the rule asks), trailing
+    /// absences complete into `out`.
+    pub fn advance_time<E: Clone>(
+        &self,
+        st: &mut NfaState<E>,
+        ts: i64,
+        out: &mut Vec<Match<E>>,
+        timeouts: &mut Vec<Timeout<E>>,
+    ) {
+        let window = self.graph.window_ms;
+        if window <= 0 && st.completed.is_empty() {
+            return;
+        }
+        let mut new_partials = JavaHeap::new();
+        let mut potential = JavaHeap::new();
+        let old = std::mem::take(&mut st.partial).into_vec();
+        for cs in old {
+            let state = self.graph.state(cs.state);
+            let timed_out = !state.is_start() && window > 0 && ts.saturating_sub(cs.start_ts) >= window;
+            if !timed_out {
+                new_partials.push(cs, &by_start);
+                continue;
+            }
+            if state.is_pending() {
+                potential.push(cs, &by_start);
+                continue;
+            }
+            if self.report_timeouts {
+                let paths = st.buffer.extract_paths(cs.prev, &cs.version);
+                let partial = paths.first().map(|p| materialize(&st.buffer, p)).unwrap_or_default();
+                timeouts.push(Timeout {
+                    partial,
+                    timestamp: cs.start_ts.saturating_add(window),
+                });
+            }
+            st.buffer.release_node(cs.prev, &cs.version);
+        }
+        self.emit_matches(st, potential, &mut new_partials, out);
+        st.partial = new_partials;
+    }
+
+    /// FlinkCEP `processMatchesAccordingToSkipStrategy`: completed matches
+    /// leave in start order; under a skip strategy a match waits while an
+    /// earlier-started partial match may still complete.
+    fn emit_matches<E: Clone>(
+        &self,
+        st: &mut NfaState<E>,
+        potential: JavaHeap<Computation>,
+        partials: &mut JavaHeap<Computation>,
+        out: &mut Vec<Match<E>>,
+    ) {
+        for c in potential.into_vec() {
+            st.completed.push(c, &by_start);
+        }
+        let skipping = self.skip != Skip::NoSkip;
+        while let Some(earliest) = st.completed.peek() {
+            if skipping {
+                if let Some(p) = partials.peek() {
+                    if by_start(earliest, p) == Ordering::Greater {
+                        break;
+                    }
+                }
+            }
+            let Some(m) = st.completed.pop(&by_start) else { break };
+            let paths = st.buffer.extract_paths(m.prev, &m.version);
+            if let Some(pruning) = self.pruning_id(&paths) {
+                let strict = matches!(self.skip, Skip::ToFirst(_) | Skip::ToLast(_));
+                let prune = |c: &Computation| match c.start_event {
+                    Some(s) if strict => s < pruning,
+                    Some(s) => s <= pruning,
+                    None => false,
+                };
+                for c in partials.remove_where(prune, &by_start) {
+                    st.buffer.release_node(c.prev, &c.version);
+                }
+                for c in st.completed.remove_where(prune, &by_start) {
+                    st.buffer.release_node(c.prev, &c.version);
+                }
+            }
+            if let Some(first) = paths.first() {
+                out.push(materialize(&st.buffer, first));
+            }
+            st.buffer.release_node(m.prev, &m.version);
+        }
+    }
+
+    fn pruning_id(&self, paths: &[Path]) -> Option<EventId> {
+        let mut id: Option<EventId> = None;
+        match &self.skip {
+            Skip::NoSkip => return None,
+            Skip::ToNext => {
+                for p in paths {
+                    for (_, evs) in group_by_var(p) {
+                        if let Some(&first) = evs.first() {
+                            id = Some(id.map_or(first, |x| x.min(first)));
+                        }
+                    }
+                }
+            }
+            Skip::PastLastEvent => {
+                for p in paths {
+                    for (_, evs) in group_by_var(p) {
+                        if let Some(&last) = evs.last() {
+                            id = Some(id.map_or(last, |x| x.max(last)));
+                        }
+                    }
+                }
+            }
+            Skip::ToFirst(var) | Skip::ToLast(var) => {
+                let to_first = matches!(self.skip, Skip::ToFirst(_));
+                for p in paths {
+                    let evs: Vec<EventId> = p.iter().filter(|(v, _)| v == var).map(|(_, e)| *e).collect();
+                    let pick = if to_first { evs.first() } else { evs.last() };
+                    if let Some(&e) = pick {
+                        id = Some(id.map_or(e, |x| x.max(e)));
+                    }
+                }
+            }
+        }
+        id
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn compute_next_states<E: Clone>(
+        &self,
+        st: &mut NfaState<E>,
+        cs: &Computation,
+        event: &E,
+        id: EventId,
+        registered: &mut bool,
+        preds: &impl Predicates<E>,
+        bindings: &mut Vec<Vec<EventId>>,
+    ) -> Vec<Computation> {
+        bindings.iter_mut().for_each(Vec::clear);
+        if preds.needs_bindings() {
+            load_bindings(&st.buffer, cs, bindings);
+        }
+        let decision = self.decision_graph(&st.buffer, cs, event, preds, bindings);
+        let takes = decision.takes;
+        let ignores = decision.ignores;
+        let mut takes_to_visit = takes.saturating_sub(1);
+        let mut ignores_to_visit = ignores;
+        let takes_to_skip = takes.saturating_sub(1);
+        let is_start = self.graph.state(cs.state).is_start();
+        let mut result = Vec::new();
+        for edge in decision.edges {
+            match edge.action {
+                Action::Ignore => {
+                    if is_start {
+                        continue;
+                    }
+                    let version = if edge.target == cs.state {
+                        cs.version.increase(increasing_self_state(ignores, takes))
+                    } else {
+                        let v = cs.version.increase(takes_to_skip + ignores_to_visit).add_stage();
+                        ignores_to_visit = ignores_to_visit.saturating_sub(1);
+                        v
+                    };
+                    add_computation(
+                        &mut st.buffer,
+                        &mut result,
+                        Computation {
+                            state: edge.target,
+                            prev: cs.prev,
+                            version,
+                            start_ts: cs.start_ts,
+                            prev_ts: cs.prev_ts,
+                            start_event: cs.start_event,
+                        },
+                    );
+                }
+                Action::Take => {
+                    let current_version = cs.version.increase(takes_to_visit);
+                    let next_version = current_version.add_stage();
+                    takes_to_visit = takes_to_visit.saturating_sub(1);
+                    if !*registered {
+                        st.buffer.register_event(id, event.clone());
+                        *registered = true;
+                    }
+                    let var = self.graph.state(edge.source).var.unwrap_or(0);
+                    let entry = st.buffer.put(var, id, cs.prev, &current_version);
+                    let (start_ts, start_event) = if is_start {
+                        (id.ts, Some(id))
+                    } else {
+                        (cs.start_ts, cs.start_event)
+                    };
+                    let next = Computation {
+                        state: edge.target,
+                        prev: Some(entry),
+                        version: next_version,
+                        start_ts,
+                        prev_ts: id.ts,
+                        start_event,
+                    };
+                    let fin = self.final_after_proceed(&st.buffer, edge.target, event, preds, bindings);
+                    add_computation(&mut st.buffer, &mut result, next.clone());
+                    if let Some(f) = fin {
+                        add_computation(&mut st.buffer, &mut result, Computation { state: f, ..next });
+                    }
+                }
+                Action::Proceed => {}
+            }
+        }
+        if is_start {
+            let version = cs.version.increase(increasing_self_state(ignores, takes));
+            result.push(Computation::start(cs.state, version));
+        }
+        st.buffer.release_node(cs.prev, &cs.version);
+        result
+    }
+
+    /// The TAKE and IGNORE edges whose conditions hold, reached from the
+    /// state through PROCEED edges (depth first, as FlinkCEP's stack).
+    fn decision_graph<'g, E>(
+        &'g self,
+        buffer: &SharedBuffer<E>,
+        cs: &Computation,
+        event: &E,
+        preds: &impl Predicates<E>,
+        bindings: &[Vec<EventId>],
+    ) -> Decision<'g> {
+        let view = Bindings { buffer, vars: bindings };
+        let mut eval = |p: PredId| preds.eval(p, event, &view);
+        let mut d = Decision {
+            edges: Vec::new(),
+            takes: 0,
+            ignores: 0,
+        };
+        let mut stack = vec![cs.state];
+        while let Some(s) = stack.pop() {
+            for t in &self.graph.state(s).transitions {
+                if !t.cond.eval(&mut eval) {
+                    continue;
+                }
+                match t.action {
+                    Action::Proceed => stack.push(t.target),
+                    Action::Take => {
+                        d.takes += 1;
+                        d.edges.push(t);
+                    }
+                    Action::Ignore => {
+                        if t.target != cs.state {
+                            d.ignores += 1;
+                        }
+                        d.edges.push(t);
+                    }
+                }
+            }
+        }
+        d
+    }
+
+    /// After a TAKE into `state`, whether PROCEED edges reach the final state
+    /// on this same event.
+    fn final_after_proceed<E>(
+        &self,
+        buffer: &SharedBuffer<E>,
+        state: StateId,
+        event: &E,
+        preds: &impl Predicates<E>,
+        bindings: &[Vec<EventId>],
+    ) -> Option<StateId> {
+        let view = Bindings { buffer, vars: bindings };
+        let mut eval = |p: PredId| preds.eval(p, event, &view);
+        let mut stack = vec![state];
+        while let Some(s) = stack.pop() {
+            for t in &self.graph.state(s).transitions {
+                if t.action == Action::Proceed && t.cond.eval(&mut eval) {
+                    if self.graph.state(t.target).is_final() {
+                        return Some(t.target);
+                    }
+                    stack.push(t.target);
+                }
+            }
+        }
+        None
+    }
+}
+
+fn add_computation<E>(buffer: &mut SharedBuffer<E>, out: &mut Vec<Computation>, c: Computation) {
+    if let Some(prev) = c.prev {
+        buffer.lock_node(prev, &c.version);
+    }
+    out.push(c);
+}
+
+fn load_bindings<E>(buffer: &SharedBuffer<E>, cs: &Computation, bindings: &mut Vec<Vec<EventId>>) {
+    let paths = buffer.extract_paths(cs.prev, &cs.version);
+    if let Some(path) = paths.first() {
+        for &(var, ev) in path {
+            let i = var as usize;
+            if bindings.len() <= i {
+                bindings.resize_with(i + 1, Vec::new);
+            }
+            bindings[i].push(ev);
+        }
+    }
+}
+
+fn materialize<E: Clone>(buffer: &SharedBuffer<E>, path: &Path) -> Match<E> {
+    group_by_var(path)
+        .into_iter()
+        .map(|(var, ids)| (var, ids.into_iter().filter_map(|id| buffer.event(id).cloned()).collect()))
+        .collect()
+}
