@@ -1,0 +1,1 @@
+//! Unit tests of the checker on hand-built trees.
