@@ -1,0 +1,159 @@
+//! The evaluator: one `match` per node, values borrowed where possible.
+
+use std::borrow::Cow;
+
+use cepheus_dsl::plan::JsonStep;
+
+use super::node::Node;
+use super::ops::{self, truth};
+use super::{funcs, Scope};
+use crate::value::{Value, NULL};
+
+#[inline]
+pub(crate) fn null<'a>() -> Cow<'a, Value> {
+    Cow::Borrowed(&NULL)
+}
+
+#[inline]
+fn boolean<'a>(b: Option<bool>) -> Cow<'a, Value> {
+    match b {
+        Some(b) => Cow::Owned(Value::Bool(b)),
+        None => null(),
+    }
+}
+
+impl Node {
+    pub(crate) fn eval<'a, S: Scope + ?Sized>(&'a self, s: &'a S) -> Cow<'a, Value> {
+        match self {
+            Node::Lit(v) => Cow::Borrowed(v),
+            Node::Field(slot) => match s.event() {
+                Some(r) => Cow::Borrowed(r.get(*slot)),
+                None => null(),
+            },
+            Node::FieldPath(slot, steps) => match s.event() {
+                Some(r) => walk(r.get(*slot), steps),
+                None => null(),
+            },
+            Node::VarField {
+                var,
+                index,
+                slot,
+                steps,
+            } => {
+                let Some(i) = pick(s.var_len(*var), *index) else {
+                    return null();
+                };
+                match s.var_event(*var, i) {
+                    Some(r) if steps.is_empty() => Cow::Borrowed(r.get(*slot)),
+                    Some(r) => walk(r.get(*slot), steps),
+                    None => null(),
+                }
+            }
+            Node::VarAgg { var, func, slot } => funcs::var_agg(s, *var, *func, *slot),
+            Node::Agg(i) => s.agg(*i).map_or_else(null, Cow::Borrowed),
+            Node::Key(i) => s.key(*i).map_or_else(null, Cow::Borrowed),
+            Node::WindowStart => match s.window() {
+                Some((start, _)) => Cow::Owned(Value::Timestamp(start)),
+                None => null(),
+            },
+            Node::WindowEnd => match s.window() {
+                Some((_, end)) => Cow::Owned(Value::Timestamp(end)),
+                None => null(),
+            },
+            Node::Not(e) => boolean(truth(&e.eval(s)).map(|b| !b)),
+            Node::Neg(e) => Cow::Owned(ops::neg(&e.eval(s))),
+            Node::And(l, r) => {
+                let a = truth(&l.eval(s));
+                if a == Some(false) {
+                    return boolean(a);
+                }
+                boolean(ops::and3(a, truth(&r.eval(s))))
+            }
+            Node::Or(l, r) => {
+                let a = truth(&l.eval(s));
+                if a == Some(true) {
+                    return boolean(a);
+                }
+                boolean(ops::or3(a, truth(&r.eval(s))))
+            }
+            Node::Cmp(op, l, r) => boolean(ops::compare(*op, &l.eval(s), &r.eval(s))),
+            Node::Arith(op, l, r) => Cow::Owned(ops::arith(*op, &l.eval(s), &r.eval(s))),
+            Node::In {
+                expr,
+                list,
+                negated,
+            } => {
+                let v = expr.eval(s);
+                if v.is_null() {
+                    return null();
+                }
+                let mut unknown = false;
+                for item in list.iter() {
+                    match v.sql_eq(&item.eval(s)) {
+                        Some(true) => return boolean(Some(!negated)),
+                        Some(false) => {}
+                        None => unknown = true,
+                    }
+                }
+                boolean((!unknown).then_some(*negated))
+            }
+            Node::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => {
+                let v = expr.eval(s);
+                let ge = ops::compare(cepheus_dsl::ast::BinaryOp::Ge, &v, &low.eval(s));
+                if ge == Some(false) {
+                    return boolean(Some(*negated));
+                }
+                let le = ops::compare(cepheus_dsl::ast::BinaryOp::Le, &v, &high.eval(s));
+                let r = ops::and3(ge, le);
+                boolean(if *negated { r.map(|b| !b) } else { r })
+            }
+            Node::IsNull { expr, negated } => {
+                boolean(Some(expr.eval(s).is_null() != *negated))
+            }
+            Node::Matches { expr, regex } => match &*expr.eval(s) {
+                Value::Str(x) => boolean(Some(regex.is_match(x))),
+                _ => null(),
+            },
+            Node::Call(func, args) => funcs::call(*func, args, s),
+        }
+    }
+}
+
+/// Index `i` of a sequence of `len` (negative: from the end).
+#[inline]
+pub(crate) fn pick(len: usize, i: i64) -> Option<usize> {
+    if i >= 0 {
+        let i = usize::try_from(i).ok()?;
+        (i < len).then_some(i)
+    } else {
+        let back = usize::try_from(i.unsigned_abs()).ok()?;
+        len.checked_sub(back)
+    }
+}
+
+/// Steps into a `json` value; the leaf converted to a value.
+fn walk<'a>(v: &Value, steps: &[JsonStep]) -> Cow<'a, Value> {
+    let Value::Json(root) = v else {
+        return null();
+    };
+    let mut cur: &serde_json::Value = root;
+    for step in steps {
+        let next = match (step, cur) {
+            (JsonStep::Key(k), serde_json::Value::Object(m)) => m.get(k),
+            (JsonStep::Index(i), serde_json::Value::Array(a)) => {
+                pick(a.len(), *i).and_then(|i| a.get(i))
+            }
+            _ => None,
+        };
+        match next {
+            Some(n) => cur = n,
+            None => return null(),
+        }
+    }
+    Cow::Owned(Value::from_json(cur))
+}
