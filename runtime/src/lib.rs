@@ -4,3 +4,7 @@ pub mod record;
 pub mod time;
 pub mod value;
 pub mod nfa;
+pub mod batch;
+pub mod event;
+pub mod output;
+pub mod pattern;
