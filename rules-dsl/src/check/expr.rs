@@ -103,7 +103,48 @@ impl<'s, 'd> ExprChecker<'s, 'd> {
         if let Some(var) = self.scope.var(&p.head.name) {
             return self.var_path(var, p, span);
         }
+        if self.looks_like_variable(p) {
+            let vars: Vec<&str> = self
+                .scope
+                .vars
+                .iter()
+                .filter(|v| !v.negated)
+                .map(|v| v.name.as_str())
+                .collect();
+            let mut d = Diagnostic::error(
+                "unknown-variable",
+                format!("unknown pattern variable '{}'", p.head.name),
+                p.head.span,
+            )
+            .with_label("not in the pattern");
+            d = match suggest::did_you_mean(&p.head.name, vars.iter().copied()) {
+                Some(h) => d.with_help(h),
+                None => d.with_help(format!("the pattern's variables are: {}", vars.join(", "))),
+            };
+            self.diags.push(d);
+            return Typed::error();
+        }
         self.field_path(p, span)
+    }
+
+    /// A name that is no field but is indexed (`smal[0]`) or close to a
+    /// pattern variable's name: a misspelt variable rather than a field.
+    fn looks_like_variable(&self, p: &Path) -> bool {
+        if self.scope.vars.is_empty() || !matches!(self.ctx, Ctx::Define { .. } | Ctx::PatternOut) {
+            return false;
+        }
+        let Some(schema) = self.scope.stream else {
+            return false;
+        };
+        let head = p.head.name.as_str();
+        let prefix = format!("{head}.");
+        if schema.fields.iter().any(|f| f.name == head || f.name.starts_with(&prefix)) {
+            return false;
+        }
+        // `amout` is closer to the field `amount` than to any variable.
+        let field_match = suggest::closest(head, schema.fields.iter().map(|f| f.name.as_str()));
+        let var_match = suggest::closest(head, self.scope.vars.iter().map(|v| v.name.as_str()));
+        matches!(p.steps.first(), Some(PathStep::Index(_))) || (var_match.is_some() && field_match.is_none())
     }
 
     /// `window.start` / `window.end`; `None` when `window` is a field here.
@@ -316,6 +357,11 @@ impl<'s, 'd> ExprChecker<'s, 'd> {
         let max = max as i64;
         if i >= max || i < -max {
             let v = &var.name;
+            let help = if max == 1 {
+                format!("'{v}' takes one event: read it as {v}[0] (or simply {v}.field)")
+            } else {
+                format!("use an index from 0 to {} (or from -1 to -{max} counting from the latest)", max - 1)
+            };
             self.diags.push(
                 Diagnostic::error(
                     "index-out-of-range",
@@ -326,10 +372,7 @@ impl<'s, 'd> ExprChecker<'s, 'd> {
                     span,
                 )
                 .with_label("out of range")
-                .with_help(format!(
-                    "use an index from 0 to {} (or -1 for the latest)",
-                    max - 1
-                )),
+                .with_help(help),
             );
             return false;
         }
@@ -1193,8 +1236,14 @@ fn mismatch_help(l: (&Typed, &ast::Expr), r: (&Typed, &ast::Expr)) -> Option<Str
             }
         }
         if b.0.ty.base() == Some(BaseType::String) {
-            if let ExprKind::Literal(Literal::Int(_) | Literal::Float(_)) = &a.1.kind {
-                return Some("strings are written in double quotes: \"42\"".to_string());
+            match &a.1.kind {
+                ExprKind::Literal(Literal::Int(i)) => {
+                    return Some(format!("strings are written in double quotes: \"{i}\""));
+                }
+                ExprKind::Literal(Literal::Float(f)) => {
+                    return Some(format!("strings are written in double quotes: \"{f}\""));
+                }
+                _ => {}
             }
         }
         if a.0.ty.base() == Some(BaseType::Timestamp) && b.0.ty.is_numeric() {

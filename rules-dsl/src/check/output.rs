@@ -47,6 +47,7 @@ pub(crate) fn output(
                     (None, Some(id)) => (id.name.clone(), item.expr.span),
                     (None, None) => {
                         let text = source.get(item.expr.span.range()).unwrap_or("expr");
+                        let suggested = suggested_name(item);
                         ec.diags.push(
                             Diagnostic::error(
                                 "emit-needs-name",
@@ -54,7 +55,7 @@ pub(crate) fn output(
                                 item.expr.span,
                             )
                             .with_label("no name")
-                            .with_help(format!("add `as <name>`: `{text} as total`")),
+                            .with_help(format!("add `as <name>`, e.g. `{text} as {suggested}`")),
                         );
                         continue;
                     }
@@ -98,6 +99,27 @@ fn derived_name(item: &EmitItem) -> Option<&Ident> {
             PathStep::Index(_) => None,
         })
         .or(Some(&p.head))
+}
+
+/// A name for a call or an expression: `count(small)` -> `count_small`.
+fn suggested_name(item: &EmitItem) -> String {
+    match &item.expr.kind {
+        ExprKind::Call { func, args } => {
+            let mut name = func.name.clone();
+            if let Some(ExprKind::Path(p)) = args.first().map(|a| &a.kind) {
+                name.push('_');
+                name.push_str(&p.head.name);
+                for s in &p.steps {
+                    if let PathStep::Member(m) = s {
+                        name.push('_');
+                        name.push_str(&m.name);
+                    }
+                }
+            }
+            name
+        }
+        _ => "value".to_string(),
+    }
 }
 
 /// Parses `"Card {card_id}: {{literal}}"` into parts.

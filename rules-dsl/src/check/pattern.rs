@@ -578,16 +578,24 @@ pub(crate) fn check_pattern_rule(
         }
         conds[var.id as usize] = (Some(cond), until);
     }
-    for var in vars.iter().filter(|v| v.negated) {
-        if !defined.contains_key(var.name.as_str()) {
+    // `a !c b` with no define for `c`: the event after `a` is always a `c`,
+    // so the rule can never match. (`a -> !c -> b` and a final `a -> !c`
+    // without define mean "no other event in between" / "no event at all".)
+    let mut strict = Vec::new();
+    strict_negations(pattern, &mut strict);
+    for id in strict {
+        if !defined.contains_key(id.name.as_str()) {
             diags.push(
                 Diagnostic::error(
                     "negation-without-define",
-                    format!("`!{}` has no define, so it matches every event and the pattern can never match", var.name),
-                    var.span,
+                    format!("`!{}` has no define, so it matches every event and the pattern can never match", id.name),
+                    id.span,
                 )
                 .with_label("matches every event")
-                .with_help(format!("say which events must be absent: `define {} as ...`", var.name)),
+                .with_help(format!(
+                    "the event right after the previous term always matches an undefined '{0}': say which events must not come next with `define {0} as ...`",
+                    id.name
+                )),
             );
         }
     }
@@ -615,7 +623,7 @@ pub(crate) fn check_pattern_rule(
                 Diagnostic::error(
                     "timeout-needs-within",
                     "`on timeout` needs `within`: without it, partial matches never time out",
-                    t.span,
+                keyword_span(source, t.span, "on timeout"),
                 )
                 .with_label("never fires")
                 .with_help("add `within 15m` (the longest time a match may take)"),
@@ -692,4 +700,29 @@ fn skip_var(id: &crate::ast::Ident, vars: &[VarInfo], diags: &mut Vec<Diagnostic
         return None;
     }
     Some(var.id)
+}
+
+/// The span of a clause's leading keywords (`on timeout`) when the clause
+/// starts with them, else the whole clause.
+pub(crate) fn keyword_span(source: &str, span: Span, keywords: &str) -> Span {
+    let end = span.start + keywords.len();
+    match source.get(span.start..end) {
+        Some(text) if text.eq_ignore_ascii_case(keywords) => Span::new(span.start, end),
+        _ => span,
+    }
+}
+
+/// Negated variables in strict position (`a !c b`), groups included.
+fn strict_negations<'p>(p: &'p Pattern, out: &mut Vec<&'p crate::ast::Ident>) {
+    for (i, term) in p.terms.iter().enumerate() {
+        match &term.kind {
+            TermKind::Var(id) if term.negated && i > 0 => {
+                if p.joins.get(i - 1).is_some_and(|j| j.node == Contiguity::Strict) {
+                    out.push(id);
+                }
+            }
+            TermKind::Group(inner) => strict_negations(inner, out),
+            TermKind::Var(_) => {}
+        }
+    }
 }

@@ -25,6 +25,8 @@ pub(crate) fn check_rule(
     let name = &rule.name.name;
 
     let (stream, broken) = match &rule.from {
+        // Written, but the parser could not read it (and said so).
+        None if clause_written(source, rule, &["from"]) => (None, false),
         None => {
             let names = streams.names();
             let mut d = Diagnostic::error(
@@ -80,6 +82,7 @@ pub(crate) fn check_rule(
         }
         (Some(p), None) => Some(Ok(p)),
         (None, Some(w)) => Some(Err(w)),
+        (None, None) if clause_written(source, rule, &["pattern", "window"]) => None,
         (None, None) => {
             diags.push(
                 Diagnostic::error(
@@ -278,4 +281,21 @@ fn partition(rule: &RuleDecl, scope: &Scope<'_>, diags: &mut Vec<Diagnostic>) ->
         spans.push(e.span);
     }
     keys
+}
+
+/// Whether a line of the rule starts with one of `keywords`: the clause was
+/// written but did not parse, and the parser has reported it already, so a
+/// "missing clause" error would only repeat it.
+fn clause_written(source: &str, rule: &RuleDecl, keywords: &[&str]) -> bool {
+    let Some(text) = source.get(rule.span.range()) else {
+        return false;
+    };
+    text.lines().any(|line| {
+        let word = line
+            .trim_start()
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .next()
+            .unwrap_or("");
+        keywords.iter().any(|k| word.eq_ignore_ascii_case(k))
+    })
 }
