@@ -644,7 +644,7 @@ pub(crate) fn check_pattern_rule(
         diags,
         aggs: &mut no_aggs,
     };
-    let out = output::output(rule.emit.as_deref(), rule.message.as_ref(), &mut ec, source);
+    let out = output::output(rule.emit.as_deref(), super::rule::checked_message(source, rule), &mut ec, source);
 
     let plan = PatternPlan {
         vars: vars.iter().map(|v| v.name.clone()).collect(),

@@ -283,10 +283,19 @@ fn partition(rule: &RuleDecl, scope: &Scope<'_>, diags: &mut Vec<Diagnostic>) ->
     keys
 }
 
+/// The `message` to check: none when `emit` was written but did not parse
+/// (its placeholders cannot be checked against fields the parser dropped).
+pub(crate) fn checked_message<'r>(source: &str, rule: &'r RuleDecl) -> Option<&'r crate::ast::StringLit> {
+    if rule.emit.is_none() && clause_written(source, rule, &["emit"]) {
+        return None;
+    }
+    rule.message.as_ref()
+}
+
 /// Whether a line of the rule starts with one of `keywords`: the clause was
 /// written but did not parse, and the parser has reported it already, so a
 /// "missing clause" error would only repeat it.
-fn clause_written(source: &str, rule: &RuleDecl, keywords: &[&str]) -> bool {
+pub(crate) fn clause_written(source: &str, rule: &RuleDecl, keywords: &[&str]) -> bool {
     let Some(text) = source.get(rule.span.range()) else {
         return false;
     };

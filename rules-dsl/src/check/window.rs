@@ -50,7 +50,7 @@ pub(crate) fn check_window_rule(
             aggs: &mut aggs,
         };
         let having = rule.having.as_ref().map(|h| ec.condition(h, "`having`"));
-        let out = output::output(rule.emit.as_deref(), rule.message.as_ref(), &mut ec, source);
+        let out = output::output(rule.emit.as_deref(), super::rule::checked_message(source, rule), &mut ec, source);
         (having, out)
     };
     let plan = WindowPlan {
