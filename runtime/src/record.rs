@@ -166,9 +166,7 @@ impl DecodeError {
     /// The field concerned, if any.
     pub fn field(&self) -> Option<&str> {
         match self {
-            DecodeError::Type { field, .. } | DecodeError::MissingTime { field, .. } => {
-                Some(field)
-            }
+            DecodeError::Type { field, .. } | DecodeError::MissingTime { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -254,7 +252,14 @@ impl Node {
     fn find(&self, key: &str) -> Option<usize> {
         match &self.index {
             Some(map) => map.get(key).copied(),
-            None => self.keys.iter().position(|k| &**k == key),
+            // Length and first byte rule out almost every other key before
+            // a full comparison.
+            None => {
+                let (len, first) = (key.len(), key.as_bytes().first());
+                self.keys
+                    .iter()
+                    .position(|k| k.len() == len && k.as_bytes().first() == first && &**k == key)
+            }
         }
     }
 }
@@ -269,7 +274,10 @@ impl Decoder {
                 None => continue,
             };
             for seg in init {
-                node = node.entry_mut(seg).child.get_or_insert_with(Default::default);
+                node = node
+                    .entry_mut(seg)
+                    .child
+                    .get_or_insert_with(Default::default);
             }
             node.entry_mut(last).leaf = Some(slot as Slot);
         }
@@ -918,7 +926,10 @@ mod tests {
         let e = both(&d, json!({"ts": 0, "amount": long})).unwrap_err();
         assert_eq!(
             e.to_string(),
-            format!("field 'amount': expected float, found string \"{}\"...", "x".repeat(40))
+            format!(
+                "field 'amount': expected float, found string \"{}\"...",
+                "x".repeat(40)
+            )
         );
     }
 
@@ -957,7 +968,10 @@ mod tests {
     fn escaped_keys_and_duplicate_keys() {
         let d = tx();
         let r = d
-            .decode_at(br#"{"ts": 0, "\u0069d": "esc", "amount": 1, "amount": 2}"#, 0)
+            .decode_at(
+                br#"{"ts": 0, "\u0069d": "esc", "amount": 1, "amount": 2}"#,
+                0,
+            )
             .unwrap();
         assert_eq!(r.get(0), &Value::from("esc"));
         assert_eq!(r.get(1), &Value::Float(2.0));
@@ -996,7 +1010,9 @@ mod tests {
 
     #[test]
     fn wide_schemas_use_the_index() {
-        let fields: Vec<_> = (0..40).map(|i| field(&format!("f{i}"), t(BaseType::Int))).collect();
+        let fields: Vec<_> = (0..40)
+            .map(|i| field(&format!("f{i}"), t(BaseType::Int)))
+            .collect();
         let d = Decoder::new(&schema(fields, None));
         let r = both(&d, json!({"f0": 0, "f39": 39, "f17": 17, "zz": 1})).unwrap();
         assert_eq!(r.get(0), &Value::Int(0));

@@ -145,10 +145,7 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         return None;
     }
     let days = days_from_civil(year, month, day);
-    let secs = days * 86_400
-        + i64::from(hour) * 3_600
-        + i64::from(minute) * 60
-        + i64::from(second)
+    let secs = days * 86_400 + i64::from(hour) * 3_600 + i64::from(minute) * 60 + i64::from(second)
         - offset_min * 60;
     Some(secs * 1_000 + millis)
 }
@@ -288,7 +285,10 @@ mod tests {
             parse_rfc3339("2024-05-01T10:00:00.123Z"),
             Some(1_714_557_600_123)
         );
-        assert_eq!(parse_rfc3339("2024-05-01T10:00:00Z"), Some(1_714_557_600_000));
+        assert_eq!(
+            parse_rfc3339("2024-05-01T10:00:00Z"),
+            Some(1_714_557_600_000)
+        );
     }
 
     #[test]
@@ -313,7 +313,10 @@ mod tests {
     fn before_epoch() {
         assert_eq!(parse_rfc3339("1969-12-31T23:59:59.999Z"), Some(-1));
         assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
-        assert_eq!(parse_rfc3339("0001-01-01T00:00:00Z"), Some(-62_135_596_800_000));
+        assert_eq!(
+            parse_rfc3339("0001-01-01T00:00:00Z"),
+            Some(-62_135_596_800_000)
+        );
     }
 
     #[test]
@@ -343,8 +346,14 @@ mod tests {
     #[test]
     fn formats() {
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(format_rfc3339(1_714_557_600_123), "2024-05-01T10:00:00.123Z");
-        assert_eq!(Rfc3339(1_714_557_600_123).to_string(), "2024-05-01T10:00:00.123Z");
+        assert_eq!(
+            format_rfc3339(1_714_557_600_123),
+            "2024-05-01T10:00:00.123Z"
+        );
+        assert_eq!(
+            Rfc3339(1_714_557_600_123).to_string(),
+            "2024-05-01T10:00:00.123Z"
+        );
         // Extreme values do not panic.
         let _ = format_rfc3339(i64::MAX);
         let _ = format_rfc3339(i64::MIN);
@@ -383,7 +392,16 @@ mod tests {
         assert_eq!(parse_duration("1d"), Some(86_400_000));
         assert_eq!(parse_duration("1h30m"), Some(5_400_000));
         assert_eq!(parse_duration("-5s"), Some(-5_000));
-        for bad in ["", "-", "5", "m", "5x", "5 m", "1.5s", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "-",
+            "5",
+            "m",
+            "5x",
+            "5 m",
+            "1.5s",
+            "99999999999999999999d",
+        ] {
             assert_eq!(parse_duration(bad), None, "{bad:?}");
         }
         assert_eq!(format_duration(5_400_000), "1h30m");

@@ -212,9 +212,7 @@ impl PartialEq for Value {
         match (self, other) {
             (Null, Null) => true,
             (Bool(a), Bool(b)) => a == b,
-            (Int(a), Int(b)) | (Timestamp(a), Timestamp(b)) | (Duration(a), Duration(b)) => {
-                a == b
-            }
+            (Int(a), Int(b)) | (Timestamp(a), Timestamp(b)) | (Duration(a), Duration(b)) => a == b,
             (Float(a), Float(b)) => a == b || (a.is_nan() && b.is_nan()),
             (Str(a), Str(b)) => a == b,
             (Json(a), Json(b)) => a == b,
@@ -347,19 +345,40 @@ mod tests {
 
     #[test]
     fn numeric_comparison_promotes_exactly() {
-        assert_eq!(Value::Int(1).sql_cmp(&Value::Float(1.0)), Some(Ordering::Equal));
-        assert_eq!(Value::Int(1).sql_cmp(&Value::Float(1.5)), Some(Ordering::Less));
-        assert_eq!(Value::Float(1.5).sql_cmp(&Value::Int(1)), Some(Ordering::Greater));
-        assert_eq!(Value::Int(-1).sql_cmp(&Value::Float(-1.5)), Some(Ordering::Greater));
+        assert_eq!(
+            Value::Int(1).sql_cmp(&Value::Float(1.0)),
+            Some(Ordering::Equal)
+        );
+        assert_eq!(
+            Value::Int(1).sql_cmp(&Value::Float(1.5)),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            Value::Float(1.5).sql_cmp(&Value::Int(1)),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            Value::Int(-1).sql_cmp(&Value::Float(-1.5)),
+            Some(Ordering::Greater)
+        );
         let big = (1i64 << 53) + 1;
         assert_eq!(
             Value::Int(big).sql_cmp(&Value::Float((1i64 << 53) as f64)),
             Some(Ordering::Greater)
         );
-        assert_eq!(Value::Int(i64::MAX).sql_cmp(&Value::Float(1e19)), Some(Ordering::Less));
-        assert_eq!(Value::Int(i64::MIN).sql_cmp(&Value::Float(-1e19)), Some(Ordering::Greater));
+        assert_eq!(
+            Value::Int(i64::MAX).sql_cmp(&Value::Float(1e19)),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            Value::Int(i64::MIN).sql_cmp(&Value::Float(-1e19)),
+            Some(Ordering::Greater)
+        );
         assert_eq!(Value::Int(1).sql_cmp(&Value::Float(f64::NAN)), None);
-        assert_eq!(Value::Float(f64::NAN).sql_eq(&Value::Float(f64::NAN)), Some(false));
+        assert_eq!(
+            Value::Float(f64::NAN).sql_eq(&Value::Float(f64::NAN)),
+            Some(false)
+        );
         assert_eq!(
             Value::Float(f64::INFINITY).sql_cmp(&Value::Int(i64::MAX)),
             Some(Ordering::Greater)
@@ -378,8 +397,14 @@ mod tests {
 
     #[test]
     fn strings_times_durations() {
-        assert_eq!(Value::from("a").sql_cmp(&Value::from("b")), Some(Ordering::Less));
-        assert_eq!(Value::from("é").sql_cmp(&Value::from("z")), Some(Ordering::Greater));
+        assert_eq!(
+            Value::from("a").sql_cmp(&Value::from("b")),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            Value::from("é").sql_cmp(&Value::from("z")),
+            Some(Ordering::Greater)
+        );
         assert_eq!(
             Value::Timestamp(0).sql_cmp(&Value::Timestamp(1)),
             Some(Ordering::Less)
@@ -392,7 +417,10 @@ mod tests {
             Value::from("2024-05-01T10:00:00Z").sql_cmp(&Value::Timestamp(0)),
             Some(Ordering::Greater)
         );
-        assert_eq!(Value::Duration(300_000).sql_eq(&Value::from("5m")), Some(true));
+        assert_eq!(
+            Value::Duration(300_000).sql_eq(&Value::from("5m")),
+            Some(true)
+        );
         assert_eq!(Value::Timestamp(5).sql_cmp(&Value::Duration(5)), None);
         assert_eq!(Value::Timestamp(5).sql_cmp(&Value::Int(5)), None);
     }
@@ -413,10 +441,16 @@ mod tests {
         assert_eq!(Value::from_json(&json!(true)), Value::Bool(true));
         assert_eq!(Value::from_json(&json!(5)), Value::Int(5));
         assert_eq!(Value::from_json(&json!(5.5)), Value::Float(5.5));
-        assert_eq!(Value::from_json(&json!(u64::MAX)), Value::Float(u64::MAX as f64));
+        assert_eq!(
+            Value::from_json(&json!(u64::MAX)),
+            Value::Float(u64::MAX as f64)
+        );
         assert_eq!(Value::from_json(&json!("x")), Value::from("x"));
         assert!(matches!(Value::from_json(&json!([1])), Value::Json(_)));
-        assert!(matches!(Value::from_json_owned(json!({"a": 1})), Value::Json(_)));
+        assert!(matches!(
+            Value::from_json_owned(json!({"a": 1})),
+            Value::Json(_)
+        ));
         assert_eq!(Value::from_json_owned(json!(-3)), Value::Int(-3));
     }
 
@@ -433,7 +467,10 @@ mod tests {
         assert_eq!(Value::Int(-4).to_json(), json!(-4));
         assert_eq!(Value::Null.to_json(), json!(null));
         assert_eq!(Value::Bool(false).to_json(), json!(false));
-        assert_eq!(Value::Json(Arc::new(json!({"a": [1]}))).to_json(), json!({"a": [1]}));
+        assert_eq!(
+            Value::Json(Arc::new(json!({"a": [1]}))).to_json(),
+            json!({"a": [1]})
+        );
     }
 
     #[test]
@@ -445,12 +482,18 @@ mod tests {
         assert_eq!(Value::Timestamp(0).to_string(), "1970-01-01T00:00:00.000Z");
         assert_eq!(Value::Duration(90_000).to_string(), "1m30s");
         assert_eq!(Value::Null.to_string(), "null");
-        assert_eq!(Value::Json(Arc::new(json!({"a": 1}))).to_string(), r#"{"a":1}"#);
+        assert_eq!(
+            Value::Json(Arc::new(json!({"a": 1}))).to_string(),
+            r#"{"a":1}"#
+        );
     }
 
     #[test]
     fn from_plan() {
-        assert_eq!(Value::from(plan::Value::String("x".into())), Value::from("x"));
+        assert_eq!(
+            Value::from(plan::Value::String("x".into())),
+            Value::from("x")
+        );
         assert_eq!(Value::from(&plan::Value::Duration(5)), Value::Duration(5));
         assert_eq!(Value::from(plan::Value::Timestamp(5)), Value::Timestamp(5));
         assert_eq!(Value::from(plan::Value::Null), Value::Null);

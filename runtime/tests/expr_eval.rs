@@ -78,7 +78,10 @@ fn comparisons() {
         (cmp(Eq, i(1), f(1.0)), v(true)),
         (cmp(Lt, i(1), f(1.5)), v(true)),
         (cmp(Gt, f(2.5), i(2)), v(true)),
-        (cmp(Eq, i(9_007_199_254_740_993), f(9_007_199_254_740_992.0)), v(false)),
+        (
+            cmp(Eq, i(9_007_199_254_740_993), f(9_007_199_254_740_992.0)),
+            v(false),
+        ),
         // Strings (bytewise = code point order).
         (cmp(Lt, s("abc"), s("abd")), v(true)),
         (cmp(Eq, s("x"), s("x")), v(true)),
@@ -170,7 +173,10 @@ fn time_arithmetic() {
         (bin(Sub, dur(1), ts(T0)), Value::Null),
         (bin(Add, ts(i64::MAX), dur(1)), Value::Null),
         // ts - ts compared with a duration literal, as rules write it.
-        (bin(Gt, bin(Sub, ts(T0 + 700_000), ts(T0)), dur(600_000)), v(true)),
+        (
+            bin(Gt, bin(Sub, ts(T0 + 700_000), ts(T0)), dur(600_000)),
+            v(true),
+        ),
     ]);
 }
 
@@ -221,11 +227,23 @@ fn between_inclusive() {
 #[test]
 fn is_null() {
     let r = rec(vec![Value::Null, v(1i64)]);
-    assert_eq!(eval_on(&expr_support::is_null(field(0), false), &r), v(true));
-    assert_eq!(eval_on(&expr_support::is_null(field(0), true), &r), v(false));
-    assert_eq!(eval_on(&expr_support::is_null(field(1), false), &r), v(false));
+    assert_eq!(
+        eval_on(&expr_support::is_null(field(0), false), &r),
+        v(true)
+    );
+    assert_eq!(
+        eval_on(&expr_support::is_null(field(0), true), &r),
+        v(false)
+    );
+    assert_eq!(
+        eval_on(&expr_support::is_null(field(1), false), &r),
+        v(false)
+    );
     assert_eq!(eval_on(&expr_support::is_null(field(1), true), &r), v(true));
-    assert_eq!(eval_on(&expr_support::is_null(field(7), false), &r), v(true));
+    assert_eq!(
+        eval_on(&expr_support::is_null(field(7), false), &r),
+        v(true)
+    );
 }
 
 #[test]
@@ -239,7 +257,10 @@ fn regex_matches() {
     ]);
     let err = CompiledExpr::compile(&matches(s("x"), "(")).unwrap_err();
     assert!(matches!(err, CompileError::Regex { .. }));
-    assert!(err.to_string().starts_with("invalid regex \"(\": "), "{err}");
+    assert!(
+        err.to_string().starts_with("invalid regex \"(\": "),
+        "{err}"
+    );
 }
 
 #[test]
@@ -255,12 +276,24 @@ fn string_functions() {
         (call(Func::Len, vec![s("héllo")]), v(5i64)),
         (call(Func::Len, vec![s("")]), v(0i64)),
         (call(Func::Len, vec![null()]), Value::Null),
-        (call(Func::Contains, vec![s("merchant-shop"), s("shop")]), v(true)),
-        (call(Func::Contains, vec![s("merchant"), s("shop")]), v(false)),
+        (
+            call(Func::Contains, vec![s("merchant-shop"), s("shop")]),
+            v(true),
+        ),
+        (
+            call(Func::Contains, vec![s("merchant"), s("shop")]),
+            v(false),
+        ),
         (call(Func::Contains, vec![s("x"), null()]), Value::Null),
         (call(Func::Contains, vec![null(), s("x")]), Value::Null),
-        (call(Func::StartsWith, vec![s("4111-xx"), s("4111")]), v(true)),
-        (call(Func::StartsWith, vec![s("5111-xx"), s("4111")]), v(false)),
+        (
+            call(Func::StartsWith, vec![s("4111-xx"), s("4111")]),
+            v(true),
+        ),
+        (
+            call(Func::StartsWith, vec![s("5111-xx"), s("4111")]),
+            v(false),
+        ),
         (call(Func::EndsWith, vec![s("a.ru"), s(".ru")]), v(true)),
         (call(Func::EndsWith, vec![s("a.de"), s(".ru")]), v(false)),
         (call(Func::EndsWith, vec![null(), s(".ru")]), Value::Null),
@@ -298,7 +331,10 @@ fn coalesce_is_lazy_and_ordered() {
     ]);
     // Reads the field only when present.
     let r = rec(vec![Value::Null, v("fallback")]);
-    assert_eq!(eval_on(&call(Func::Coalesce, vec![field(0), field(1)]), &r), v("fallback"));
+    assert_eq!(
+        eval_on(&call(Func::Coalesce, vec![field(0), field(1)]), &r),
+        v("fallback")
+    );
 }
 
 #[test]
@@ -311,7 +347,10 @@ fn geo_distance() {
     let km = d.as_f64().unwrap_or_default();
     assert!((km - 343.5565).abs() < 1e-3, "{km}");
     // Same point; antipodes (half the circumference); ints promote.
-    assert_eq!(eval(&call(Func::GeoDistanceKm, vec![i(10), i(20), i(10), i(20)])), v(0.0));
+    assert_eq!(
+        eval(&call(Func::GeoDistanceKm, vec![i(10), i(20), i(10), i(20)])),
+        v(0.0)
+    );
     let half = eval(&call(Func::GeoDistanceKm, vec![i(0), i(0), i(0), i(180)]));
     let want = std::f64::consts::PI * 6371.0088;
     assert!((half.as_f64().unwrap_or_default() - want).abs() < 1e-6);
@@ -325,14 +364,32 @@ fn geo_distance() {
 fn time_functions() {
     let at = |s: &str| ts(parse_rfc3339(s).unwrap_or_default());
     check(vec![
-        (call(Func::Hour, vec![at("2024-05-01T10:59:59.999Z")]), v(10i64)),
-        (call(Func::Hour, vec![at("2024-05-01T23:30:00+02:00")]), v(21i64)),
+        (
+            call(Func::Hour, vec![at("2024-05-01T10:59:59.999Z")]),
+            v(10i64),
+        ),
+        (
+            call(Func::Hour, vec![at("2024-05-01T23:30:00+02:00")]),
+            v(21i64),
+        ),
         (call(Func::Hour, vec![at("1969-12-31T23:00:00Z")]), v(23i64)),
-        (call(Func::DayOfWeek, vec![at("2024-05-01T10:00:00Z")]), v(3i64)),
-        (call(Func::DayOfWeek, vec![at("2024-05-06T00:00:00Z")]), v(1i64)),
-        (call(Func::DayOfWeek, vec![at("2024-05-05T23:59:59Z")]), v(7i64)),
+        (
+            call(Func::DayOfWeek, vec![at("2024-05-01T10:00:00Z")]),
+            v(3i64),
+        ),
+        (
+            call(Func::DayOfWeek, vec![at("2024-05-06T00:00:00Z")]),
+            v(1i64),
+        ),
+        (
+            call(Func::DayOfWeek, vec![at("2024-05-05T23:59:59Z")]),
+            v(7i64),
+        ),
         // Local Monday 01:00 at +02:00 is Sunday in UTC.
-        (call(Func::DayOfWeek, vec![at("2024-05-06T01:00:00+02:00")]), v(7i64)),
+        (
+            call(Func::DayOfWeek, vec![at("2024-05-06T01:00:00+02:00")]),
+            v(7i64),
+        ),
         (call(Func::Hour, vec![null()]), Value::Null),
         // A timestamp string (from a json field) is read as RFC 3339.
         (call(Func::Hour, vec![s("2024-05-01T07:00:00Z")]), v(7i64)),
@@ -352,7 +409,10 @@ fn arity_is_checked_at_compile_time() {
     ] {
         let e = call(func, vec![i(1); n]);
         let err = CompiledExpr::compile(&e).unwrap_err();
-        assert!(matches!(err, CompileError::Arity { got, .. } if got == n), "{err}");
+        assert!(
+            matches!(err, CompileError::Arity { got, .. } if got == n),
+            "{err}"
+        );
     }
     let err = CompiledExpr::compile(&call(Func::Contains, vec![s("a")])).unwrap_err();
     assert_eq!(err.to_string(), "contains() takes 2 argument(s), got 1");
@@ -389,10 +449,19 @@ fn json_steps() {
     // len and contains on JSON arrays and objects.
     let tags = path(0, vec![key("tags")]);
     assert_eq!(eval_on(&call(Func::Len, vec![tags.clone()]), &r), v(2i64));
-    assert_eq!(eval_on(&call(Func::Contains, vec![tags.clone(), s("eu")]), &r), v(true));
-    assert_eq!(eval_on(&call(Func::Contains, vec![tags, s("us")]), &r), v(false));
+    assert_eq!(
+        eval_on(&call(Func::Contains, vec![tags.clone(), s("eu")]), &r),
+        v(true)
+    );
+    assert_eq!(
+        eval_on(&call(Func::Contains, vec![tags, s("us")]), &r),
+        v(false)
+    );
     let dev = path(0, vec![key("device")]);
-    assert_eq!(eval_on(&call(Func::Contains, vec![dev.clone(), s("temp")]), &r), v(true));
+    assert_eq!(
+        eval_on(&call(Func::Contains, vec![dev.clone(), s("temp")]), &r),
+        v(true)
+    );
     assert_eq!(eval_on(&call(Func::Len, vec![dev]), &r), v(5i64));
     let n = path(0, vec![key("n")]);
     assert_eq!(eval_on(&call(Func::Contains, vec![n, f(1.0)]), &r), v(true));

@@ -16,11 +16,23 @@ fn literal() -> impl Strategy<Value = plan::Value> {
         Just(plan::Value::Null),
         any::<bool>().prop_map(plan::Value::Bool),
         any::<i64>().prop_map(plan::Value::Int),
-        prop_oneof![Just(0i64), Just(1), Just(-1), Just(i64::MIN), Just(i64::MAX)]
-            .prop_map(plan::Value::Int),
+        prop_oneof![
+            Just(0i64),
+            Just(1),
+            Just(-1),
+            Just(i64::MIN),
+            Just(i64::MAX)
+        ]
+        .prop_map(plan::Value::Int),
         any::<f64>().prop_map(plan::Value::Float),
-        prop_oneof![Just(0.0f64), Just(-0.0), Just(f64::NAN), Just(f64::INFINITY), Just(1e308)]
-            .prop_map(plan::Value::Float),
+        prop_oneof![
+            Just(0.0f64),
+            Just(-0.0),
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(1e308)
+        ]
+        .prop_map(plan::Value::Float),
         "[a-zA-Zä0-9 ]{0,6}".prop_map(plan::Value::String),
         any::<i64>().prop_map(plan::Value::Timestamp),
         any::<i64>().prop_map(plan::Value::Duration),
@@ -126,7 +138,13 @@ fn scope() -> impl Strategy<Value = TestScope> {
         prop::collection::vec(runtime_value(), 0..3),
         prop::option::of((any::<i64>(), any::<i64>())),
     )
-        .prop_map(|(event, vars, keys, aggs, window)| TestScope { event, vars, keys, aggs, window })
+        .prop_map(|(event, vars, keys, aggs, window)| TestScope {
+            event,
+            vars,
+            keys,
+            aggs,
+            window,
+        })
 }
 
 proptest! {

@@ -100,7 +100,12 @@ fn aggregates_over_nothing() {
     let agg = |func, slot| ev(&var_agg(BIG, func, slot), &s);
     assert_eq!(agg(VarAggFunc::Count, None), Value::Int(0));
     assert_eq!(agg(VarAggFunc::Count, Some(AMOUNT)), Value::Int(0));
-    for func in [VarAggFunc::Sum, VarAggFunc::Avg, VarAggFunc::Min, VarAggFunc::Max] {
+    for func in [
+        VarAggFunc::Sum,
+        VarAggFunc::Avg,
+        VarAggFunc::Min,
+        VarAggFunc::Max,
+    ] {
         assert_eq!(agg(func, Some(AMOUNT)), Value::Null, "{func:?}");
     }
 }
@@ -131,7 +136,10 @@ fn integer_and_duration_aggregates() {
     let s = with(&[Value::Int(1), Value::Duration(1_000)]);
     assert_eq!(ev(&avg, &s), Value::Null);
     let s = with(&[Value::Int(3), Value::Float(2.5), Value::Int(-1)]);
-    assert_eq!(ev(&var_agg(0, VarAggFunc::Min, Some(0)), &s), Value::Int(-1));
+    assert_eq!(
+        ev(&var_agg(0, VarAggFunc::Min, Some(0)), &s),
+        Value::Int(-1)
+    );
     assert_eq!(ev(&var_agg(0, VarAggFunc::Max, Some(0)), &s), Value::Int(3));
 }
 
@@ -164,7 +172,11 @@ fn keys_aggregates_and_window() {
         ..TestScope::default()
     };
     // having count() > 20 or sum(amount) > 5000
-    let having = bin(Or, bin(Gt, Expr::Agg(0), i(20)), bin(Gt, Expr::Agg(1), i(5000)));
+    let having = bin(
+        Or,
+        bin(Gt, Expr::Agg(0), i(20)),
+        bin(Gt, Expr::Agg(1), i(5000)),
+    );
     assert!(compile(&having).eval_bool(&s));
     assert_eq!(ev(&Expr::Key(0), &s), Value::from("c-17"));
     assert_eq!(ev(&Expr::Key(1), &s), Value::Null);

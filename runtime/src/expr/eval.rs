@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use cepheus_dsl::ast::BinaryOp;
 use cepheus_dsl::plan::JsonStep;
 
 use super::node::Node;
@@ -60,24 +61,42 @@ impl Node {
                 Some((_, end)) => Cow::Owned(Value::Timestamp(end)),
                 None => null(),
             },
-            Node::Not(e) => boolean(truth(&e.eval(s)).map(|b| !b)),
             Node::Neg(e) => Cow::Owned(ops::neg(&e.eval(s))),
+            Node::Arith(op, l, r) => Cow::Owned(ops::arith(*op, &l.eval(s), &r.eval(s))),
+            Node::Not(_)
+            | Node::And(..)
+            | Node::Or(..)
+            | Node::Cmp(..)
+            | Node::CmpFieldLit { .. }
+            | Node::In { .. }
+            | Node::Between { .. }
+            | Node::IsNull { .. }
+            | Node::Matches { .. } => boolean(self.truth(s)),
+            Node::Call(func, args) => funcs::call(*func, args, s),
+        }
+    }
+    /// Evaluates as a truth value (`None`: null or not a boolean). Logic and
+    /// predicates work here without building `Value::Bool`s, so conditions
+    /// (`where`, `define`) take this path end to end.
+    pub(crate) fn truth<S: Scope + ?Sized>(&self, s: &S) -> Option<bool> {
+        match self {
+            Node::Not(e) => e.truth(s).map(|b| !b),
             Node::And(l, r) => {
-                let a = truth(&l.eval(s));
+                let a = l.truth(s);
                 if a == Some(false) {
-                    return boolean(a);
+                    return a;
                 }
-                boolean(ops::and3(a, truth(&r.eval(s))))
+                ops::and3(a, r.truth(s))
             }
             Node::Or(l, r) => {
-                let a = truth(&l.eval(s));
+                let a = l.truth(s);
                 if a == Some(true) {
-                    return boolean(a);
+                    return a;
                 }
-                boolean(ops::or3(a, truth(&r.eval(s))))
+                ops::or3(a, r.truth(s))
             }
-            Node::Cmp(op, l, r) => boolean(ops::compare(*op, &l.eval(s), &r.eval(s))),
-            Node::Arith(op, l, r) => Cow::Owned(ops::arith(*op, &l.eval(s), &r.eval(s))),
+            Node::Cmp(op, l, r) => ops::compare(*op, &l.eval(s), &r.eval(s)),
+            Node::CmpFieldLit { op, slot, lit } => ops::compare(*op, s.event()?.get(*slot), lit),
             Node::In {
                 expr,
                 list,
@@ -85,17 +104,17 @@ impl Node {
             } => {
                 let v = expr.eval(s);
                 if v.is_null() {
-                    return null();
+                    return None;
                 }
                 let mut unknown = false;
                 for item in list.iter() {
                     match v.sql_eq(&item.eval(s)) {
-                        Some(true) => return boolean(Some(!negated)),
+                        Some(true) => return Some(!negated),
                         Some(false) => {}
                         None => unknown = true,
                     }
                 }
-                boolean((!unknown).then_some(*negated))
+                (!unknown).then_some(*negated)
             }
             Node::Between {
                 expr,
@@ -104,22 +123,24 @@ impl Node {
                 negated,
             } => {
                 let v = expr.eval(s);
-                let ge = ops::compare(cepheus_dsl::ast::BinaryOp::Ge, &v, &low.eval(s));
+                let ge = ops::compare(BinaryOp::Ge, &v, &low.eval(s));
                 if ge == Some(false) {
-                    return boolean(Some(*negated));
+                    return Some(*negated);
                 }
-                let le = ops::compare(cepheus_dsl::ast::BinaryOp::Le, &v, &high.eval(s));
+                let le = ops::compare(BinaryOp::Le, &v, &high.eval(s));
                 let r = ops::and3(ge, le);
-                boolean(if *negated { r.map(|b| !b) } else { r })
+                if *negated {
+                    r.map(|b| !b)
+                } else {
+                    r
+                }
             }
-            Node::IsNull { expr, negated } => {
-                boolean(Some(expr.eval(s).is_null() != *negated))
-            }
+            Node::IsNull { expr, negated } => Some(expr.eval(s).is_null() != *negated),
             Node::Matches { expr, regex } => match &*expr.eval(s) {
-                Value::Str(x) => boolean(Some(regex.is_match(x))),
-                _ => null(),
+                Value::Str(x) => Some(regex.is_match(x)),
+                _ => None,
             },
-            Node::Call(func, args) => funcs::call(*func, args, s),
+            other => truth(&other.eval(s)),
         }
     }
 }

@@ -14,7 +14,11 @@ use crate::value::Value;
 /// Mean Earth radius (IUGG), km.
 pub const EARTH_RADIUS_KM: f64 = 6371.0088;
 
-pub(crate) fn call<'a, S: Scope + ?Sized>(func: Func, args: &'a [Node], s: &'a S) -> Cow<'a, Value> {
+pub(crate) fn call<'a, S: Scope + ?Sized>(
+    func: Func,
+    args: &'a [Node],
+    s: &'a S,
+) -> Cow<'a, Value> {
     let arg = |i: usize| args.get(i).map_or_else(null, |a| a.eval(s));
     let owned = Cow::Owned;
     match func {
@@ -70,10 +74,12 @@ pub(crate) fn call<'a, S: Scope + ?Sized>(func: Func, args: &'a [Node], s: &'a S
                 _ => Value::Null,
             })
         }
-        Func::Hour => owned(timestamp(&arg(0)).map_or(Value::Null, |t| Value::Int(time::hour_of_day(t)))),
-        Func::DayOfWeek => owned(
-            timestamp(&arg(0)).map_or(Value::Null, |t| Value::Int(time::iso_day_of_week(t))),
-        ),
+        Func::Hour => {
+            owned(timestamp(&arg(0)).map_or(Value::Null, |t| Value::Int(time::hour_of_day(t))))
+        }
+        Func::DayOfWeek => {
+            owned(timestamp(&arg(0)).map_or(Value::Null, |t| Value::Int(time::iso_day_of_week(t))))
+        }
     }
 }
 
@@ -110,9 +116,11 @@ fn contains(hay: &Value, needle: &Value) -> Value {
     match (hay, needle) {
         (Value::Str(x), Value::Str(p)) => Value::Bool(x.contains(&**p)),
         (Value::Json(j), _) => match &**j {
-            serde_json::Value::Array(items) => {
-                Value::Bool(items.iter().any(|i| Value::from_json(i).sql_eq(needle) == Some(true)))
-            }
+            serde_json::Value::Array(items) => Value::Bool(
+                items
+                    .iter()
+                    .any(|i| Value::from_json(i).sql_eq(needle) == Some(true)),
+            ),
             serde_json::Value::Object(o) => match needle {
                 Value::Str(k) => Value::Bool(o.contains_key(&**k)),
                 _ => Value::Null,

@@ -164,7 +164,7 @@ impl CompiledExpr {
     /// other value are `false`).
     #[inline]
     pub fn eval_bool<S: Scope + ?Sized>(&self, scope: &S) -> bool {
-        matches!(*self.root.eval(scope), Value::Bool(true))
+        self.root.truth(scope) == Some(true)
     }
 
     /// The value, if the whole expression folded to a constant (`1 + 1`,

@@ -37,6 +37,13 @@ pub(crate) enum Node {
     Or(Box<Node>, Box<Node>),
     /// `= != < <= > >=`
     Cmp(BinaryOp, Box<Node>, Box<Node>),
+    /// `field op literal` (or `literal op field`, flipped): the most common
+    /// condition, evaluated in one step.
+    CmpFieldLit {
+        op: BinaryOp,
+        slot: Slot,
+        lit: Value,
+    },
     /// `+ - * / %`
     Arith(BinaryOp, Box<Node>, Box<Node>),
     In {
@@ -97,7 +104,17 @@ impl Node {
                 match op {
                     BinaryOp::And => Node::And(l, r),
                     BinaryOp::Or => Node::Or(l, r),
-                    op if op.is_comparison() => Node::Cmp(*op, l, r),
+                    op if op.is_comparison() => match (*l, *r) {
+                        (Node::Field(slot), Node::Lit(lit)) => {
+                            Node::CmpFieldLit { op: *op, slot, lit }
+                        }
+                        (Node::Lit(lit), Node::Field(slot)) => Node::CmpFieldLit {
+                            op: flip(*op),
+                            slot,
+                            lit,
+                        },
+                        (l, r) => Node::Cmp(*op, Box::new(l), Box::new(r)),
+                    },
                     op => Node::Arith(*op, l, r),
                 }
             }
@@ -171,6 +188,7 @@ impl Node {
             | Node::FieldPath(..)
             | Node::VarField { .. }
             | Node::VarAgg { .. }
+            | Node::CmpFieldLit { .. }
             | Node::Agg(_)
             | Node::Key(_)
             | Node::WindowStart
@@ -186,6 +204,17 @@ impl Node {
             } => lit(expr) && lit(low) && lit(high),
             Node::Call(_, args) => args.iter().all(lit),
         }
+    }
+}
+
+/// The comparison with its operands swapped: `1 < x` is `x > 1`.
+fn flip(op: BinaryOp) -> BinaryOp {
+    match op {
+        BinaryOp::Lt => BinaryOp::Gt,
+        BinaryOp::Le => BinaryOp::Ge,
+        BinaryOp::Gt => BinaryOp::Lt,
+        BinaryOp::Ge => BinaryOp::Le,
+        other => other,
     }
 }
 

@@ -103,7 +103,10 @@ pub fn arith(op: BinaryOp, a: &Value, b: &Value) -> Value {
             r.map_or(Null, Int)
         }
         (Int(_) | Float(_), Int(_) | Float(_)) => {
-            let (x, y) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
+            let (x, y) = (
+                a.as_f64().unwrap_or(f64::NAN),
+                b.as_f64().unwrap_or(f64::NAN),
+            );
             match op {
                 Add => float(x + y),
                 Sub => float(x - y),

@@ -40,7 +40,11 @@ fn constant_subtrees_fold() {
     let e = bin(
         BinaryOp::Add,
         lit(plan::Value::Int(1)),
-        bin(BinaryOp::Mul, lit(plan::Value::Int(2)), lit(plan::Value::Int(3))),
+        bin(
+            BinaryOp::Mul,
+            lit(plan::Value::Int(2)),
+            lit(plan::Value::Int(3)),
+        ),
     );
     assert_eq!(compile(&e).constant(), Some(&Value::Int(7)));
     let call = Expr::Call {
@@ -112,5 +116,39 @@ fn ops_non_arithmetic_operators_are_null() {
         ops::arith(BinaryOp::And, &Value::Int(1), &Value::Int(1)),
         Value::Null
     );
-    assert_eq!(ops::compare(BinaryOp::Add, &Value::Int(1), &Value::Int(1)), None);
+    assert_eq!(
+        ops::compare(BinaryOp::Add, &Value::Int(1), &Value::Int(1)),
+        None
+    );
+}
+
+#[test]
+fn field_literal_comparisons_in_both_orders() {
+    let r = record(vec![Value::Int(5), Value::Null]);
+    let lit5 = || lit(plan::Value::Int(5));
+    for (op, field_first, want) in [
+        (BinaryOp::Lt, true, Some(false)),
+        (BinaryOp::Lt, false, Some(false)),
+        (BinaryOp::Le, false, Some(true)),
+        (BinaryOp::Gt, false, Some(false)),
+        (BinaryOp::Ge, false, Some(true)),
+        (BinaryOp::Eq, false, Some(true)),
+        (BinaryOp::Ne, true, Some(false)),
+    ] {
+        let e = if field_first {
+            bin(op, field(0), lit5())
+        } else {
+            bin(op, lit5(), field(0))
+        };
+        let c = compile(&e);
+        assert!(matches!(c.root, Node::CmpFieldLit { .. }));
+        assert_eq!(c.eval(&r).as_bool(), want, "{e:?}");
+    }
+    // 3 < x with x = 5: flipped to x > 3.
+    let c = compile(&bin(BinaryOp::Lt, lit(plan::Value::Int(3)), field(0)));
+    assert!(c.eval_bool(&r));
+    // Null field, no event: null.
+    let c = compile(&bin(BinaryOp::Lt, lit(plan::Value::Int(3)), field(1)));
+    assert_eq!(c.eval(&r), Value::Null);
+    assert_eq!(c.eval(&NoScope), Value::Null);
 }

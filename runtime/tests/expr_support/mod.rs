@@ -32,7 +32,10 @@ pub fn dur(ms: i64) -> Expr {
     Expr::Literal(plan::Value::Duration(ms))
 }
 pub fn field(slot: u32) -> Expr {
-    Expr::Field { slot, steps: vec![] }
+    Expr::Field {
+        slot,
+        steps: vec![],
+    }
 }
 pub fn path(slot: u32, steps: Vec<JsonStep>) -> Expr {
     Expr::Field { slot, steps }
