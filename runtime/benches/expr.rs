@@ -164,6 +164,19 @@ fn eval(c: &mut Criterion) {
             },
         ),
         (
+            "in_list_12_hashed",
+            Expr::In {
+                expr: Box::new(field(COUNTRY)),
+                list: [
+                    "RU", "KP", "IR", "SY", "CU", "VE", "BY", "MM", "AF", "LY", "SD", "US",
+                ]
+                .iter()
+                .map(|s| lit(plan::Value::String(s.to_string())))
+                .collect(),
+                negated: false,
+            },
+        ),
+        (
             "arith_cmp",
             // amount * 1.2 - 10 > avg(small.amount) * 100
             bin(

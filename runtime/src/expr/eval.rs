@@ -69,6 +69,7 @@ impl Node {
             | Node::Cmp(..)
             | Node::CmpFieldLit { .. }
             | Node::In { .. }
+            | Node::InStrings { .. }
             | Node::Between { .. }
             | Node::IsNull { .. }
             | Node::Matches { .. } => boolean(self.truth(s)),
@@ -115,6 +116,22 @@ impl Node {
                     }
                 }
                 (!unknown).then_some(*negated)
+            }
+            Node::InStrings {
+                expr,
+                set,
+                list,
+                negated,
+            } => {
+                let v = expr.eval(s);
+                match &*v {
+                    Value::Null => None,
+                    // No item is null, so a miss is a plain false.
+                    Value::Str(x) => Some(set.contains(&**x) != *negated),
+                    other => Some(
+                        list.iter().any(|i| other.sql_eq(&i.eval(s)) == Some(true)) != *negated,
+                    ),
+                }
             }
             Node::Between {
                 expr,

@@ -3,6 +3,7 @@
 use cepheus_dsl::ast::{BinaryOp, UnaryOp};
 use cepheus_dsl::plan::{self, Func, JsonStep, Slot, VarAggFunc, VarId};
 use regex::Regex;
+use std::collections::HashSet;
 
 use super::{CompileError, NoScope};
 use crate::value::Value;
@@ -48,6 +49,14 @@ pub(crate) enum Node {
     Arith(BinaryOp, Box<Node>, Box<Node>),
     In {
         expr: Box<Node>,
+        list: Box<[Node]>,
+        negated: bool,
+    },
+    /// `x in [...]` over a long list of string literals: a hash lookup for
+    /// string values (other values fall back to comparing with `list`).
+    InStrings {
+        expr: Box<Node>,
+        set: HashSet<Box<str>>,
         list: Box<[Node]>,
         negated: bool,
     },
@@ -122,11 +131,32 @@ impl Node {
                 expr,
                 list,
                 negated,
-            } => Node::In {
-                expr: b(expr)?,
-                list: list.iter().map(Node::compile).collect::<Result<_, _>>()?,
-                negated: *negated,
-            },
+            } => {
+                let expr = b(expr)?;
+                let list: Box<[Node]> = list.iter().map(Node::compile).collect::<Result<_, _>>()?;
+                let strings: Option<HashSet<Box<str>>> = list
+                    .iter()
+                    .map(|n| match n {
+                        Node::Lit(Value::Str(s)) => Some(Box::from(&**s)),
+                        _ => None,
+                    })
+                    .collect();
+                match strings {
+                    Some(set) if list.len() >= IN_SET_MIN && !matches!(*expr, Node::Lit(_)) => {
+                        Node::InStrings {
+                            expr,
+                            set,
+                            list,
+                            negated: *negated,
+                        }
+                    }
+                    _ => Node::In {
+                        expr,
+                        list,
+                        negated: *negated,
+                    },
+                }
+            }
             plan::Expr::Between {
                 expr,
                 low,
@@ -198,7 +228,9 @@ impl Node {
             Node::And(l, r) | Node::Or(l, r) | Node::Cmp(_, l, r) | Node::Arith(_, l, r) => {
                 lit(l) && lit(r)
             }
-            Node::In { expr, list, .. } => lit(expr) && list.iter().all(lit),
+            Node::In { expr, list, .. } | Node::InStrings { expr, list, .. } => {
+                lit(expr) && list.iter().all(lit)
+            }
             Node::Between {
                 expr, low, high, ..
             } => lit(expr) && lit(low) && lit(high),
@@ -221,6 +253,9 @@ fn flip(op: BinaryOp) -> BinaryOp {
 fn is_lit(n: &Node, b: bool) -> bool {
     matches!(n, Node::Lit(Value::Bool(x)) if *x == b)
 }
+
+/// From this many string literals on, `in` hashes instead of scanning.
+const IN_SET_MIN: usize = 8;
 
 fn check_arity(func: Func, got: usize) -> Result<(), CompileError> {
     let (ok, expected) = match func {

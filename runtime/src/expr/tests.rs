@@ -152,3 +152,39 @@ fn field_literal_comparisons_in_both_orders() {
     assert_eq!(c.eval(&r), Value::Null);
     assert_eq!(c.eval(&NoScope), Value::Null);
 }
+
+#[test]
+fn long_string_lists_hash() {
+    let countries = ["RU", "KP", "IR", "SY", "CU", "VE", "BY", "MM", "AF"];
+    let list: Vec<Expr> = countries
+        .iter()
+        .map(|c| lit(plan::Value::String(c.to_string())))
+        .collect();
+    for negated in [false, true] {
+        let e = Expr::In {
+            expr: Box::new(field(0)),
+            list: list.clone(),
+            negated,
+        };
+        let c = compile(&e);
+        assert!(matches!(c.root, Node::InStrings { .. }));
+        let at = |v: Value| c.eval(&record(vec![v]));
+        assert_eq!(at(Value::from("AF")), Value::Bool(!negated));
+        assert_eq!(at(Value::from("US")), Value::Bool(negated));
+        assert_eq!(at(Value::Null), Value::Null);
+        assert_eq!(at(Value::Int(1)), Value::Bool(negated));
+    }
+    // Timestamps compare with RFC 3339 strings, through the fallback.
+    let mut times: Vec<Expr> = (0..8)
+        .map(|i| lit(plan::Value::String(format!("2024-05-0{}T00:00:00Z", i + 1))))
+        .collect();
+    times.push(lit(plan::Value::String("x".into())));
+    let c = compile(&Expr::In {
+        expr: Box::new(field(0)),
+        list: times,
+        negated: false,
+    });
+    assert!(matches!(c.root, Node::InStrings { .. }));
+    assert!(c.eval_bool(&record(vec![Value::Timestamp(1_714_521_600_000)])));
+    assert!(!c.eval_bool(&record(vec![Value::Timestamp(1)])));
+}
