@@ -76,6 +76,7 @@ impl Node {
             Node::Call(func, args) => funcs::call(*func, args, s),
         }
     }
+
     /// Evaluates as a truth value (`None`: null or not a boolean). Logic and
     /// predicates work here without building `Value::Bool`s, so conditions
     /// (`where`, `define`) take this path end to end.

@@ -1,4 +1,5 @@
-//! Scalar functions and aggregates over pattern variables.
+//! Scalar functions and aggregates over pattern variables. [`sum`], [`avg`]
+//! and [`haversine_km`] are public so that window aggregation can share them.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;

@@ -62,7 +62,7 @@
 //!   `string`, a `bool`, null, or `json` for arrays and objects.
 
 mod eval;
-mod funcs;
+pub mod funcs;
 mod node;
 pub mod ops;
 
