@@ -169,11 +169,16 @@ impl Value {
 
     /// The language's `=`: `None` if either side is null; `false` for values
     /// of unrelated types (and NaN); numbers compare across int/float.
+    #[inline]
     pub fn sql_eq(&self, other: &Value) -> Option<bool> {
-        if self.is_null() || other.is_null() {
-            return None;
+        match (self, other) {
+            (Value::Null, _) | (_, Value::Null) => None,
+            // Fast paths for the common same-type cases.
+            (Value::Str(a), Value::Str(b)) => Some(a == b),
+            (Value::Int(a), Value::Int(b)) => Some(a == b),
+            (Value::Float(a), Value::Float(b)) => Some(a == b),
+            _ => Some(self.sql_cmp(other) == Some(Ordering::Equal)),
         }
-        Some(self.sql_cmp(other) == Some(Ordering::Equal))
     }
 }
 
@@ -187,7 +192,12 @@ fn number(n: &serde_json::Number) -> Value {
 
 /// Exact comparison of an integer with a float (no rounding of the integer
 /// to `f64`, which would make `2^53 + 1 == 2^53 as f64`).
+#[inline]
 pub fn cmp_int_float(i: i64, f: f64) -> Option<Ordering> {
+    // Integers up to 2^53 convert to f64 exactly: compare as floats.
+    if i.unsigned_abs() <= 1 << 53 {
+        return (i as f64).partial_cmp(&f);
+    }
     if f.is_nan() {
         return None;
     }
