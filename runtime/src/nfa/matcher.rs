@@ -90,6 +90,11 @@ pub struct NfaState<E> {
     completed: JavaHeap<Computation>,
     buffer: SharedBuffer<E>,
     next_seq: u64,
+    /// FlinkCEP's `NFAState.isNewStartPartialMatch`: set by [`Nfa::process`]
+    /// when a partial match leaves the start state with a start timestamp
+    /// `> 0`; cleared only by [`NfaState::reset_new_start_partial_match`].
+    #[serde(default)]
+    new_start_partial_match: bool,
 }
 
 impl<E> NfaState<E> {
@@ -105,6 +110,42 @@ impl<E> NfaState<E> {
 
     pub fn buffered_events(&self) -> usize {
         self.buffer.event_count()
+    }
+
+    /// Keeps at most `limit` partial matches, dropping the oldest-started
+    /// first (their events are freed). Returns how many were dropped. Used
+    /// only when a rule exceeds its configured limit, where matching FlinkCEP
+    /// is no longer the point: protecting the service is.
+    pub fn shed_oldest(&mut self, limit: usize) -> usize {
+        let mut dropped = 0;
+        while self.partial_matches() > limit {
+            let Some(c) = self.partial.pop(&by_start) else { break };
+            if c.start_event.is_none() {
+                // The waiting start state sorts last: nothing older is left.
+                self.partial.push(c, &by_start);
+                break;
+            }
+            self.buffer.release_node(c.prev, &c.version);
+            dropped += 1;
+        }
+        dropped
+    }
+
+    /// Whether a new partial match started since the last reset (FlinkCEP's
+    /// `NFAState.isNewStartPartialMatch`). FlinkCEP's `CepOperator` reads it
+    /// after every processed event and, when set and the pattern has a
+    /// window, registers an event-time timer at `event ts + within`; it
+    /// resets it only when it stores the NFA state at the end of
+    /// `onEventTime` (`updateNFA`), so it stays set for the rest of that call.
+    /// As in FlinkCEP, a partial match starting at timestamp `0` (or below)
+    /// does not set it (`startTimestamp > 0`).
+    pub fn new_start_partial_match(&self) -> bool {
+        self.new_start_partial_match
+    }
+
+    /// FlinkCEP's `NFAState.resetNewStartPartialMatch`.
+    pub fn reset_new_start_partial_match(&mut self) {
+        self.new_start_partial_match = false;
     }
 }
 
@@ -165,6 +206,7 @@ impl Nfa {
             completed: JavaHeap::new(),
             buffer: SharedBuffer::default(),
             next_seq: 0,
+            new_start_partial_match: false,
         }
     }
 
@@ -186,9 +228,15 @@ impl Nfa {
         let old = std::mem::take(&mut st.partial).into_vec();
         for cs in old {
             let next = self.compute_next_states(st, &cs, event, id, &mut registered, preds, &mut bindings);
+            let from_start = self.graph.state(cs.state).is_start();
             let mut retain = Vec::new();
             let mut discard = false;
             for n in next {
+                // FlinkCEP NFA.doProcess: `isStartState(cs) && new.getStartTimestamp() > 0`,
+                // before the final/stop checks.
+                if from_start && n.start_ts > 0 {
+                    st.new_start_partial_match = true;
+                }
                 let state = self.graph.state(n.state);
                 if state.is_final() {
                     potential.push(n, &by_start);

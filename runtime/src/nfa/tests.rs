@@ -190,3 +190,32 @@ fn within_prunes_old_partial_matches() {
     let got = run(p, &["a", "b"], &[("a", 1), ("a", 5), ("b", 11)]);
     assert_eq!(got, vec![m(&[("a", &[2]), ("b", &[3])])]);
 }
+
+#[test]
+fn shedding_keeps_the_newest_partial_matches() {
+    // a ->> b keeps one partial match per `a`; cap them at 2.
+    let p = plan(
+        vec![var_stage(0, StageContiguity::Begin), var_stage(1, StageContiguity::FollowedByAny)],
+        None,
+        Skip::NoSkip,
+    );
+    let graph = compile(&p).expect("compiles");
+    let preds = ByName {
+        names: vec!["a", "b"],
+        graph_preds: graph.predicates.clone(),
+    };
+    let nfa = Nfa::new(graph, Skip::NoSkip, false);
+    let mut st = nfa.initial_state();
+    let mut out = Vec::new();
+    for i in 0..5 {
+        let ev = Ev { id: i + 1, name: "a", v: 0 };
+        nfa.process(&mut st, &ev, i as i64, &preds, &mut out);
+    }
+    assert_eq!(st.partial_matches(), 5);
+    assert_eq!(st.shed_oldest(2), 3);
+    assert_eq!(st.partial_matches(), 2);
+    assert_eq!(st.buffered_events(), 2, "events of dropped matches are freed");
+    nfa.process(&mut st, &Ev { id: 9, name: "b", v: 0 }, 10, &preds, &mut out);
+    let firsts: Vec<u32> = out.iter().map(|m| m[0].1[0].id).collect();
+    assert_eq!(firsts, vec![4, 5]);
+}

@@ -280,11 +280,7 @@ impl PatternOperator {
             self.timers.insert((ts.saturating_add(window), id));
         }
         if let Some(limit) = self.max_partial_matches {
-            let n = k.nfa.partial_matches();
-            if n > limit {
-                self.stats.dropped_partial_matches += (n - limit) as u64;
-                k.nfa = self.nfa.initial_state();
-            }
+            self.stats.dropped_partial_matches += k.nfa.shed_oldest(limit) as u64;
         }
         self.emit(id, matches, now_ms, out);
     }
