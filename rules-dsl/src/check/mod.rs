@@ -61,7 +61,7 @@ pub fn check_file(file: &File, source: &str, catalog: &Catalog) -> Checked {
     diags.sort_by_key(|d| (d.primary.span.start, d.primary.span.end));
     Checked {
         plans,
-        streams: streams.file,
+        streams: streams.into_clean(),
         diagnostics: diags,
     }
 }

@@ -242,7 +242,13 @@ fn validate_seq(p: &Pattern, top: bool, has_within: bool, diags: &mut Vec<Diagno
                 );
             }
         }
-        if i > 0 && term.quantifier.as_ref().is_some_and(is_optional) {
+        // FlinkCEP's optional() (also behind `*` and `{0,}`) checks the
+        // previous pattern; `{0,m}` sets the property without that check.
+        let explicit_optional = term
+            .quantifier
+            .as_ref()
+            .is_some_and(|q| q.optional || q.count == Count::AtLeast(0));
+        if i > 0 && explicit_optional {
             let prev = &p.terms[i - 1];
             if prev.quantifier.as_ref().is_some_and(|q| q.greedy) {
                 diags.push(

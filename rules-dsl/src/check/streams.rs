@@ -39,6 +39,12 @@ impl<'c> Streams<'c> {
         self.catalog.streams.get(name).map(|s| (s, false))
     }
 
+    /// The file's streams that checked clean.
+    pub fn into_clean(self) -> Vec<StreamSchema> {
+        let broken = self.broken;
+        self.file.into_iter().filter(|s| !broken.contains(&s.name)).collect()
+    }
+
     /// Every stream name, for did-you-mean.
     pub fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.file.iter().map(|s| s.name.as_str()).collect();
