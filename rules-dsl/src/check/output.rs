@@ -194,7 +194,7 @@ pub(crate) fn template(
                                 "the alert has no fields: add them with `emit`, e.g. `emit card_id, big.amount as amount`",
                             ),
                             None => d.with_help(format!(
-                                "placeholders name fields of `emit` ({}); write `{{{{` for a literal brace",
+                                "emit it (`emit ..., <value> as {name}`) or use a field of `emit`: {}; write `{{{{` for a literal brace",
                                 names.join(", ")
                             )),
                         };
