@@ -285,7 +285,8 @@ pub enum Expr {
     VarAgg {
         var: VarId,
         func: VarAggFunc,
-        /// `None` for `count(var)`.
+        /// `None` for `count(var)`; with `count(var.field)`, the events whose
+        /// field is not null.
         slot: Option<Slot>,
     },
     /// Result `i` of a window rule's aggregates.
@@ -298,6 +299,9 @@ pub enum Expr {
         op: UnaryOp,
         expr: Box<Expr>,
     },
+    /// Types as checked: `int op int` is `int` except `/`, which always
+    /// gives a float; `timestamp - timestamp` is a duration (ms);
+    /// `timestamp ± duration` a timestamp; comparisons with null are false.
     Binary {
         op: BinaryOp,
         lhs: Box<Expr>,
@@ -355,7 +359,10 @@ pub enum VarAggFunc {
     Max,
 }
 
-/// Scalar functions.
+/// Scalar functions. As checked: `round`, `floor`, `ceil` give an int;
+/// `hour` is 0-23 and `day_of_week` 1 (Monday) to 7 (Sunday), both in UTC;
+/// `geo_distance_km` is the great-circle distance of two (lat, lon) points in
+/// degrees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Func {
