@@ -202,19 +202,9 @@ fn validate_seq(p: &Pattern, top: bool, has_within: bool, diags: &mut Vec<Diagno
                         .with_label("nothing after it in the group")
                         .with_help("move the negation out of the group, between the group and the next term"),
                     );
-                } else if join == Some(Contiguity::Strict) {
-                    diags.push(
-                        Diagnostic::error(
-                            "trailing-not-next",
-                            format!("a pattern cannot end with a strict negation (`!{name}` without `->`)"),
-                            term.span,
-                        )
-                        .with_label("last term")
-                        .with_help(format!(
-                            "to say that no '{name}' follows, end with `-> !{name}` and add `within`; to say the very next event is not '{name}', add the event that follows: `!{name} b`"
-                        )),
-                    );
-                } else if !has_within {
+                } else if join != Some(Contiguity::Strict) && !has_within {
+                    // (`a !c` at the end is FlinkCEP's trailing notNext: the
+                    // match completes when the next event is not a `c`.)
                     diags.push(
                         Diagnostic::error(
                             "unbounded-absence",
@@ -225,21 +215,6 @@ fn validate_seq(p: &Pattern, top: bool, has_within: bool, diags: &mut Vec<Diagno
                         .with_help("add `within 10m` (or another duration): the match is emitted when that time has passed with no such event"),
                     );
                 }
-            }
-            if top && i < last_index && p.terms[i + 1..].iter().all(can_be_empty) && !term_after_is_negated(p, i) {
-                let next = &p.terms[i + 1];
-                diags.push(
-                    Diagnostic::error(
-                        "optional-after-negation",
-                        format!("everything after `!{name}` is optional, so a match could end with the negation"),
-                        next.span,
-                    )
-                    .with_label("optional")
-                    .with_secondary(term.span, "negation")
-                    .with_help(format!(
-                        "make the term after `!{name}` required, or end the pattern with `-> !{name}` and `within`"
-                    )),
-                );
             }
         }
         // FlinkCEP's optional() (also behind `*` and `{0,}`) checks the
@@ -266,50 +241,18 @@ fn validate_seq(p: &Pattern, top: bool, has_within: bool, diags: &mut Vec<Diagno
     }
     if top && !leading_negation && p.terms.iter().all(can_be_empty) {
         diags.push(
-            Diagnostic::error(
+            Diagnostic::warning(
                 "empty-pattern",
-                "this pattern can match without taking any event",
+                "every term of this pattern is optional: a match still needs at least one event",
                 p.span,
             )
             .with_label("every term is optional or negated")
             .with_help("make at least one term required (drop `?`, use `+` instead of `*`, `{1,3}` instead of `{0,3}`)"),
         );
     }
-    if top {
-        if let Some(last) = p.terms.last() {
-            if let Some(span) = greedy_at_end(last) {
-                diags.push(
-                    Diagnostic::error(
-                        "greedy-at-end",
-                        "a greedy loop cannot be the last term of a pattern",
-                        span,
-                    )
-                    .with_label("greedy, and nothing after it")
-                    .with_help("a greedy last loop can never decide it is done (there might be one more event): drop `greedy`, or add the term that ends it (`a+ greedy -> b`)"),
-                );
-            }
-        }
-    }
 }
 
-fn term_after_is_negated(p: &Pattern, i: usize) -> bool {
-    p.terms.get(i + 1).is_some_and(|t| t.negated)
-}
 
-fn greedy_at_end(term: &Term) -> Option<Span> {
-    if term.negated {
-        return None;
-    }
-    if let Some(q) = &term.quantifier {
-        if q.greedy {
-            return Some(q.span);
-        }
-    }
-    match &term.kind {
-        TermKind::Group(inner) => inner.terms.last().and_then(greedy_at_end),
-        TermKind::Var(_) => None,
-    }
-}
 
 fn validate_term(term: &Term, diags: &mut Vec<Diagnostic>) {
     let name = term_name(term);
