@@ -8,3 +8,5 @@ pub mod batch;
 pub mod event;
 pub mod output;
 pub mod pattern;
+pub mod state;
+pub mod checkpoint;

@@ -143,6 +143,23 @@ impl<E> NfaState<E> {
         self.new_start_partial_match
     }
 
+    /// The same state with every buffered event replaced by `f(event)`
+    /// (checkpoints: events are stored once and mapped back on restore).
+    pub fn try_map_events<E2, Err>(&self, f: impl FnMut(&E) -> Result<E2, Err>) -> Result<NfaState<E2>, Err> {
+        Ok(NfaState {
+            partial: self.partial.clone(),
+            completed: self.completed.clone(),
+            buffer: self.buffer.try_map_events(f)?,
+            next_seq: self.next_seq,
+            new_start_partial_match: self.new_start_partial_match,
+        })
+    }
+
+    /// The buffered events, in no particular order.
+    pub fn events(&self) -> impl Iterator<Item = &E> {
+        self.buffer.events().map(|(_, e)| e)
+    }
+
     /// FlinkCEP's `NFAState.resetNewStartPartialMatch`.
     pub fn reset_new_start_partial_match(&mut self) {
         self.new_start_partial_match = false;

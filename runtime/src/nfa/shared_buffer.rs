@@ -91,6 +91,30 @@ impl<E> SharedBuffer<E> {
         self.events.is_empty() && self.nodes.is_empty()
     }
 
+    /// The same buffer with every event replaced by `f(event)` (checkpoints
+    /// store events once, by index, and map them back on restore).
+    pub fn try_map_events<E2, Err>(&self, mut f: impl FnMut(&E) -> Result<E2, Err>) -> Result<SharedBuffer<E2>, Err> {
+        let mut events = HashMap::with_capacity(self.events.len());
+        for (id, s) in &self.events {
+            events.insert(
+                *id,
+                Stored {
+                    event: f(&s.event)?,
+                    refs: s.refs,
+                },
+            );
+        }
+        Ok(SharedBuffer {
+            events,
+            nodes: self.nodes.clone(),
+        })
+    }
+
+    /// The stored events, in no particular order.
+    pub fn events(&self) -> impl Iterator<Item = (EventId, &E)> {
+        self.events.iter().map(|(id, s)| (*id, &s.event))
+    }
+
     /// Stores the event being processed, held once until [`Self::release_event`].
     pub fn register_event(&mut self, id: EventId, event: E) {
         self.events.insert(id, Stored { event, refs: 1 });

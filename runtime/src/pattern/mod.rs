@@ -53,30 +53,30 @@ pub struct PatternStats {
     pub dropped_partial_matches: u64,
 }
 
-struct KeyState {
-    key: Vec<Value>,
-    nfa: NfaState<EventRef>,
+pub(crate) struct KeyState {
+    pub(crate) key: Vec<Value>,
+    pub(crate) nfa: NfaState<EventRef>,
     /// Events waiting for the watermark, by timestamp, in arrival order.
-    pending: BTreeMap<i64, Vec<EventRef>>,
+    pub(crate) pending: BTreeMap<i64, Vec<EventRef>>,
 }
 
 pub struct PatternOperator {
-    rule: RuleIdentity,
-    nfa: Nfa,
+    pub(crate) rule: RuleIdentity,
+    pub(crate) nfa: Nfa,
     preds: RulePredicates,
     filter: Option<CompiledExpr>,
-    key_slots: Vec<Slot>,
+    pub(crate) key_slots: Vec<Slot>,
     var_names: Vec<String>,
     output: Output,
     timeout_output: Option<Output>,
-    event_time: bool,
-    keys: Vec<KeyState>,
-    key_index: HashMap<Vec<Value>, u32>,
+    pub(crate) event_time: bool,
+    pub(crate) keys: Vec<KeyState>,
+    pub(crate) key_index: HashMap<Vec<Value>, u32>,
     /// (time, key): when a key has work (buffered events, a window end).
-    timers: BTreeSet<(i64, u32)>,
-    watermark: i64,
+    pub(crate) timers: BTreeSet<(i64, u32)>,
+    pub(crate) watermark: i64,
     max_partial_matches: Option<usize>,
-    stats: PatternStats,
+    pub(crate) stats: PatternStats,
 }
 
 /// The scope of `emit` over a finished (or timed-out) match.
