@@ -79,6 +79,8 @@ pub struct BatchRun {
     pub verdicts: Vec<Verdict>,
     /// Our outcome per case (None when rejected or failed).
     pub ours: Vec<Option<Outcome>>,
+    /// The peer's result per case (None when it was not sent to the peer).
+    pub peer: Vec<Option<PeerResult>>,
     pub ours_time: Duration,
     pub peer_time: Duration,
 }
@@ -234,6 +236,7 @@ pub fn run_batch(peer: &Peer, cases: &[Case]) -> Result<BatchRun, String> {
     let t1 = Instant::now();
     let results = peer.run(&peer_cases)?;
     let peer_time = t1.elapsed();
+    let peer_results: Vec<Option<PeerResult>> = slot.iter().map(|s| s.map(|i| results[i].clone())).collect();
     let verdicts = prepared
         .iter()
         .zip(slot)
@@ -274,6 +277,7 @@ pub fn run_batch(peer: &Peer, cases: &[Case]) -> Result<BatchRun, String> {
     Ok(BatchRun {
         verdicts,
         ours,
+        peer: peer_results,
         ours_time,
         peer_time,
     })

@@ -223,14 +223,24 @@ impl Cx<'_> {
                 o["group"] = json!(self.stages(stages)?);
             }
         }
+        let mut optional = s.optional;
         match s.quantifier {
             None => {}
+            // The plan stores `x{0,m}` as FlinkCEP stores `times(0, m)`: times(1, m) + optional.
+            // Sent as `times(0, m)`, the call `{0,m}` stands for (DSL.md): the same NFA, but
+            // FlinkCEP's `optional()` also refuses to follow a greedy loop and `times(0, m)`
+            // does not (`a+ greedy -> b{0,3}` is valid FlinkCEP; `{1,3}?` there is rejected
+            // by our checker, as by FlinkCEP).
+            Some(Quantifier::Times { from: 1, to }) if optional => {
+                optional = false;
+                o["quantifier"] = json!({"kind": "times", "from": 0, "to": to});
+            }
             Some(Quantifier::Times { from, to }) => o["quantifier"] = json!({"kind": "times", "from": from, "to": to}),
             Some(Quantifier::TimesOrMore { from }) => o["quantifier"] = json!({"kind": "timesOrMore", "from": from}),
             Some(Quantifier::OneOrMore) => o["quantifier"] = json!({"kind": "oneOrMore"}),
         }
         for (flag, name) in [
-            (s.optional, "optional"),
+            (optional, "optional"),
             (s.greedy, "greedy"),
             (s.consecutive, "consecutive"),
             (s.allow_combinations, "allowCombinations"),

@@ -4,7 +4,10 @@
 //! - `CEPHEUS_DIFF_CASES` (default 2000): how many accepted cases to run;
 //! - `CEPHEUS_DIFF_SEED` (default fixed): the generator's seed;
 //! - `CEPHEUS_SKIP_PEER=1`: run without the peer (prints loudly, compares nothing);
-//! - `CEPHEUS_DIFF_SHOW_REJECTED=1`: print every rule our checker rejects.
+//! - `CEPHEUS_DIFF_SHOW_REJECTED=1`: print every rule our checker rejects;
+//! - `CEPHEUS_DIFF_CHECK_MODEL=1`: also compare every case's FlinkCEP output
+//!   with our NFA inside the model of CepOperator's timers
+//!   (`engine::run_cep_operator_model`), and report where they differ.
 //!
 //! Zero differences are required. On a difference the case is shrunk and the
 //! smallest reproducing case is printed with both outputs.
@@ -153,6 +156,31 @@ fn differential_flinkcep() {
         if let (Verdict::Same, Some(o)) = (v, &run.ours[i]) {
             matches_total += o.matches.len();
         }
+    }
+    if std::env::var("CEPHEUS_DIFF_CHECK_MODEL").is_ok_and(|v| v == "1") {
+        let mut agree = 0;
+        let mut disagree = Vec::new();
+        for (i, c) in cases.iter().enumerate() {
+            let Some(p) = run.peer[i].as_ref().filter(|p| p.error.is_none()) else { continue };
+            let Ok(plan) = cepheus_tests::engine::compile_rule(&c.rule) else { continue };
+            let t = Instant::now();
+            let Ok(m) = cepheus_tests::engine::run_cep_operator_model(&plan, &c.events) else { continue };
+            if t.elapsed().as_secs_f64() > 1.0 {
+                println!("operator model: case #{i} took {:.1}s", t.elapsed().as_secs_f64());
+            }
+            let timeouts = cepheus_tests::engine::pattern_of(&plan).on_timeout.is_some();
+            let (m, p) = if timeouts {
+                (m, p.outcome.clone())
+            } else {
+                (m.without_timeouts(), p.outcome.without_timeouts())
+            };
+            if m == p {
+                agree += 1;
+            } else {
+                disagree.push(i);
+            }
+        }
+        println!("operator model: {agree} cases agree with FlinkCEP, {} differ: {:?}", disagree.len(), disagree);
     }
     println!(
         "compared {} cases: {same} identical ({matches_total} matches in all), {} differ, {} excluded",

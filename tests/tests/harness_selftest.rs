@@ -142,3 +142,13 @@ fn shrinker_finds_the_small_core() {
     let ids: Vec<i64> = small.case.events.iter().map(|e| e["id"].as_i64().unwrap()).collect();
     assert_eq!(ids, vec![7, 13]);
 }
+
+#[test]
+fn zero_lower_bound_is_sent_as_times_zero() {
+    // `b{0,3}` is FlinkCEP's `times(0, 3)`, which (unlike `.optional()`) may follow a greedy loop.
+    let src = rule("a+ greedy -> b{0,3} -> c", "a as type = \"a\", b as type = \"b\", c as type = \"c\"");
+    let plan = engine::compile_rule(&src).expect("compiles");
+    let spec = plan_to_peer::rule_to_peer(&plan).expect("converts");
+    assert_eq!(spec["stages"][1]["quantifier"], json!({"kind": "times", "from": 0, "to": 3}));
+    assert!(spec["stages"][1].get("optional").is_none());
+}
