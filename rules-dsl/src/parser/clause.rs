@@ -207,6 +207,16 @@ impl Parser<'_> {
     }
 
     fn unknown_clause(&mut self, word: &str, span: Span) {
+        let operators = ["and", "or", "not", "in", "between", "is", "matches", "as", "until"];
+        if suggest::closest(word, CLAUSE_KEYWORDS).is_none() {
+            if let Some(op) = suggest::closest(word, operators) {
+                let d = Diagnostic::error("syntax", format!("unexpected `{word}`"), span)
+                    .with_label("expected an operator or a clause keyword")
+                    .with_help(format!("did you mean '{op}'?"));
+                self.report(d);
+                return;
+            }
+        }
         let mut d = Diagnostic::error("unknown-clause", format!("unknown clause `{word}`"), span)
             .with_label("not a clause keyword");
         let close = suggest::closest(word, CLAUSE_KEYWORDS)
@@ -221,10 +231,12 @@ impl Parser<'_> {
 
     /// The clause must end here: at the next clause, `}` or the end.
     fn end_of_clause(&mut self, what: &str) -> PResult<()> {
+        // A word that is no clause keyword is reported by the clause loop as
+        // an unknown (likely misspelt) clause.
         if self.at_clause_start()
             || self.at_punct(Punct::RBrace)
             || self.at_eof()
-            || self.at_item_start()
+            || matches!(self.peek().tok, Tok::Ident(_))
         {
             return Ok(());
         }

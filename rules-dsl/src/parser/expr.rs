@@ -12,10 +12,16 @@ use crate::span::{Span, Spanned};
 
 use super::keywords;
 use super::lexical::{Punct, Tok};
-use super::{PResult, Parser, MAX_DEPTH};
+use super::{Fail, PResult, Parser, MAX_DEPTH};
 
 /// An expression and the depth of its tree.
 type Pe = (Expr, usize);
+
+#[derive(Clone, Copy)]
+enum Infix {
+    Binary(BinaryOp),
+    Predicate,
+}
 
 fn node(kind: ExprKind, span: Span) -> Expr {
     Expr { kind, span }
@@ -29,18 +35,24 @@ impl Parser<'_> {
 
     fn expr_d(&mut self) -> PResult<Pe> {
         self.enter()?;
-        let r = self.or_expr();
+        let r = self.binary_expr(1);
         self.leave();
         r
     }
 
+    #[cold]
+    #[inline(never)]
+    fn too_deep(&mut self, span: Span) -> Fail {
+        self.report(
+            Diagnostic::error("nesting-too-deep", "expression nested too deeply", span)
+                .with_label(format!("more than {MAX_DEPTH} levels of operators"))
+                .with_help("split the condition into simpler parts"),
+        )
+    }
+
     fn check_depth(&mut self, depth: usize, span: Span) -> PResult<usize> {
         if depth > MAX_DEPTH {
-            return Err(self.report(
-                Diagnostic::error("nesting-too-deep", "expression nested too deeply", span)
-                    .with_label(format!("more than {MAX_DEPTH} levels of operators"))
-                    .with_help("split the condition into simpler parts"),
-            ));
+            return Err(self.too_deep(span));
         }
         Ok(depth)
     }
@@ -56,30 +68,68 @@ impl Parser<'_> {
         Ok((node(kind, span), depth))
     }
 
-    fn or_expr(&mut self) -> PResult<Pe> {
-        let mut lhs = self.and_expr()?;
-        while self.eat_kw("or").is_some() {
-            let rhs = self.and_expr()?;
-            lhs = self.binary(BinaryOp::Or, lhs, rhs)?;
+    /// The infix operator here and its precedence: `or` 1, `and` 2,
+    /// comparisons and predicates 4, `+ -` 5, `* / %` 6.
+    fn infix(&self) -> Option<(Infix, u8)> {
+        if let Some(op) = self.cmp_op() {
+            return Some((Infix::Binary(op), 4));
+        }
+        if self.at_comparison() {
+            return Some((Infix::Predicate, 4));
+        }
+        let op = match &self.peek().tok {
+            Tok::Punct(Punct::Plus) => BinaryOp::Add,
+            Tok::Punct(Punct::Minus) => BinaryOp::Sub,
+            Tok::Punct(Punct::Star) => BinaryOp::Mul,
+            Tok::Punct(Punct::Slash) => BinaryOp::Div,
+            Tok::Punct(Punct::Percent) => BinaryOp::Rem,
+            Tok::Ident(w) if w.eq_ignore_ascii_case("and") => BinaryOp::And,
+            Tok::Ident(w) if w.eq_ignore_ascii_case("or") => BinaryOp::Or,
+            _ => return None,
+        };
+        Some((Infix::Binary(op), op.precedence()))
+    }
+
+    /// Precedence climbing: an expression whose operators all bind at least
+    /// as tightly as `min`. Prefix `not` (precedence 3) is taken when `min`
+    /// allows it.
+    fn binary_expr(&mut self, min: u8) -> PResult<Pe> {
+        let mut lhs = if min <= 3 && self.at_kw("not") {
+            self.not_expr()?
+        } else {
+            self.unary_expr()?
+        };
+        while let Some((infix, prec)) = self.infix() {
+            if prec < min {
+                break;
+            }
+            lhs = self.fold(lhs, infix, prec)?;
         }
         Ok(lhs)
     }
 
-    fn and_expr(&mut self) -> PResult<Pe> {
-        let mut lhs = self.not_expr()?;
-        while self.eat_kw("and").is_some() {
-            let rhs = self.not_expr()?;
-            lhs = self.binary(BinaryOp::And, lhs, rhs)?;
+    /// `lhs OP rhs` (or a predicate) at the operator.
+    #[inline(never)]
+    fn fold(&mut self, lhs: Pe, infix: Infix, prec: u8) -> PResult<Pe> {
+        let folded = match infix {
+            Infix::Binary(op) => {
+                self.bump();
+                // Comparisons are non-associative: both operands are additive.
+                let rhs = self.binary_expr(if prec == 4 { 5 } else { prec + 1 })?;
+                self.binary(op, lhs, rhs)?
+            }
+            Infix::Predicate => self.predicate(lhs)?,
+        };
+        if prec == 4 && self.infix().is_some_and(|(_, p)| p >= 4) {
+            return Err(self.chained(folded.0.span));
         }
-        Ok(lhs)
+        Ok(folded)
     }
 
     fn not_expr(&mut self) -> PResult<Pe> {
-        let Some(not) = self.eat_kw("not") else {
-            return self.cmp_expr();
-        };
+        let not = self.bump().span;
         self.enter()?;
-        let inner = self.not_expr();
+        let inner = self.binary_expr(3);
         self.leave();
         let (e, d) = inner?;
         let span = not.to(e.span);
@@ -89,6 +139,27 @@ impl Parser<'_> {
             expr: Box::new(e),
         };
         Ok((node(kind, span), depth))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn chained(&mut self, first: Span) -> Fail {
+        let span = self.span();
+        if !self.at_comparison() {
+            let found = super::describe(&self.peek().tok);
+            return self.report(
+                Diagnostic::error("syntax", format!("unexpected {found} after a comparison"), span)
+                    .with_label("comparisons bind less tightly than arithmetic")
+                    .with_secondary(first, "this comparison")
+                    .with_help("add parentheses around the comparison"),
+            );
+        }
+        self.report(
+            Diagnostic::error("syntax", "comparisons cannot be chained", span)
+                .with_label("a second comparison")
+                .with_secondary(first, "after this comparison")
+                .with_help("join comparisons with `and`, or add parentheses"),
+        )
     }
 
     fn cmp_op(&self) -> Option<BinaryOp> {
@@ -116,31 +187,8 @@ impl Parser<'_> {
             || (self.at_kw("not") && (self.at_kw_n(1, "in") || self.at_kw_n(1, "between")))
     }
 
-    fn cmp_expr(&mut self) -> PResult<Pe> {
-        let lhs = self.add_expr()?;
-        if !self.at_comparison() {
-            return Ok(lhs);
-        }
-        let result = self.comparison(lhs)?;
-        if self.at_comparison() {
-            let span = self.span();
-            return Err(self.report(
-                Diagnostic::error("syntax", "comparisons cannot be chained", span)
-                    .with_label("a second comparison")
-                    .with_secondary(result.0.span, "after this comparison")
-                    .with_help("join comparisons with `and`, or add parentheses"),
-            ));
-        }
-        Ok(result)
-    }
-
-    /// The comparison or predicate after its left operand.
-    fn comparison(&mut self, lhs: Pe) -> PResult<Pe> {
-        if let Some(op) = self.cmp_op() {
-            self.bump();
-            let rhs = self.add_expr()?;
-            return self.binary(op, lhs, rhs);
-        }
+    /// `in`, `between`, `is null`, `matches` after their left operand.
+    fn predicate(&mut self, lhs: Pe) -> PResult<Pe> {
         let (lhs, ld) = lhs;
         let start = lhs.span;
         if self.eat_kw("is").is_some() {
@@ -190,55 +238,20 @@ impl Parser<'_> {
             };
             return Ok((node(kind, span), depth));
         }
-        if self.eat_kw("between").is_some() {
-            let (low, dl) = self.add_expr()?;
-            self.expect_kw("and", " between the bounds of `between`")?;
-            let (high, dh) = self.add_expr()?;
-            let span = start.to(high.span);
-            let depth = self.check_depth(ld.max(dl).max(dh) + 1, span)?;
-            let kind = ExprKind::Between {
-                expr: Box::new(lhs),
-                low: Box::new(low),
-                high: Box::new(high),
-                negated,
-            };
-            return Ok((node(kind, span), depth));
-        }
-        Err(self.expected("`in` or `between` after `not`"))
-    }
-
-    fn add_expr(&mut self) -> PResult<Pe> {
-        let mut lhs = self.mul_expr()?;
-        loop {
-            let op = if self.at_punct(Punct::Plus) {
-                BinaryOp::Add
-            } else if self.at_punct(Punct::Minus) {
-                BinaryOp::Sub
-            } else {
-                return Ok(lhs);
-            };
-            self.bump();
-            let rhs = self.mul_expr()?;
-            lhs = self.binary(op, lhs, rhs)?;
-        }
-    }
-
-    fn mul_expr(&mut self) -> PResult<Pe> {
-        let mut lhs = self.unary_expr()?;
-        loop {
-            let op = if self.at_punct(Punct::Star) {
-                BinaryOp::Mul
-            } else if self.at_punct(Punct::Slash) {
-                BinaryOp::Div
-            } else if self.at_punct(Punct::Percent) {
-                BinaryOp::Rem
-            } else {
-                return Ok(lhs);
-            };
-            self.bump();
-            let rhs = self.unary_expr()?;
-            lhs = self.binary(op, lhs, rhs)?;
-        }
+        // `between` (the only predicate left, see `at_comparison`).
+        self.expect_kw("between", " after `not`")?;
+        let (low, dl) = self.binary_expr(5)?;
+        self.expect_kw("and", " between the bounds of `between`")?;
+        let (high, dh) = self.binary_expr(5)?;
+        let span = start.to(high.span);
+        let depth = self.check_depth(ld.max(dl).max(dh) + 1, span)?;
+        let kind = ExprKind::Between {
+            expr: Box::new(lhs),
+            low: Box::new(low),
+            high: Box::new(high),
+            negated,
+        };
+        Ok((node(kind, span), depth))
     }
 
     fn unary_expr(&mut self) -> PResult<Pe> {
@@ -258,142 +271,178 @@ impl Parser<'_> {
         Ok((node(kind, span), depth))
     }
 
+    // The functions on the recursion path (`expr_d`, `binary_expr`,
+    // `unary_expr`, `primary`, `name_expr`, `call_args`) are kept small, with
+    // every diagnostic built in an out-of-line function, so that the deepest
+    // input allowed fits in a small stack even in a debug build.
+
     fn primary(&mut self) -> PResult<Pe> {
-        let t = self.peek().clone();
-        match &t.tok {
-            Tok::Number(n) => {
-                self.bump();
-                let lit = self.number_literal(n, t.span)?;
-                self.no_postfix("a number")?;
-                Ok((node(ExprKind::Literal(lit), t.span), 1))
-            }
-            Tok::Str(s) => {
-                self.bump();
-                self.no_postfix("a string")?;
-                Ok((node(ExprKind::Literal(Literal::String(s.clone())), t.span), 1))
-            }
+        match &self.peek().tok {
             Tok::Punct(Punct::LParen) => {
-                self.bump();
+                let open = self.bump().span;
                 let (mut e, d) = self.expr_d()?;
                 let close = self.expect_punct(Punct::RParen, " to close `(`")?;
-                e.span = t.span.to(close);
+                e.span = open.to(close);
                 self.no_postfix("a parenthesised expression")?;
                 Ok((e, d))
             }
-            Tok::Ident(w) => {
-                let lit = if w.eq_ignore_ascii_case("true") {
-                    Some(Literal::Bool(true))
-                } else if w.eq_ignore_ascii_case("false") {
-                    Some(Literal::Bool(false))
-                } else if w.eq_ignore_ascii_case("null") {
-                    Some(Literal::Null)
-                } else {
-                    None
+            Tok::Ident(w) if keywords::is_reserved(w) => self.keyword_primary(),
+            Tok::Ident(_) | Tok::Quoted(_) => {
+                let t = self.bump();
+                let (Tok::Ident(w) | Tok::Quoted(w)) = t.tok else {
+                    return Err(Fail);
                 };
-                if let Some(lit) = lit {
-                    self.bump();
-                    self.no_postfix("a literal")?;
-                    return Ok((node(ExprKind::Literal(lit), t.span), 1));
-                }
-                if keywords::is_reserved(w) {
-                    // `window.start`: a clause keyword followed by `.` is a path.
-                    let path_head = keywords::is_clause_keyword(w)
-                        && self.peek_at(1).tok == Tok::Punct(Punct::Dot);
-                    if !path_head {
-                        let d = Diagnostic::error(
-                            "syntax",
-                            format!("expected an expression, found keyword `{w}`"),
-                            t.span,
-                        )
-                        .with_label("expected an expression")
-                        .with_help(format!(
-                            "to use `{w}` as a name, write it in backticks: `` `{w}` ``"
-                        ));
-                        return Err(self.report(d));
-                    }
-                }
-                self.bump();
-                self.name_expr(Ident::new(w.clone(), t.span))
+                self.name_expr(Ident::new(w, t.span))
             }
-            Tok::Quoted(w) => {
-                self.bump();
-                self.name_expr(Ident::new(w.clone(), t.span))
-            }
-            _ => Err(self.expected("an expression")),
+            _ => self.literal_primary(),
         }
+    }
+
+    /// A literal, or an error where an expression should start.
+    #[inline(never)]
+    fn literal_primary(&mut self) -> PResult<Pe> {
+        let t = self.peek().clone();
+        let lit = match &t.tok {
+            Tok::Number(n) => {
+                self.bump();
+                self.number_literal(n, t.span)?
+            }
+            Tok::Str(s) => {
+                self.bump();
+                Literal::String(s.clone())
+            }
+            _ => return Err(self.expected("an expression")),
+        };
+        self.no_postfix("a literal")?;
+        Ok((node(ExprKind::Literal(lit), t.span), 1))
+    }
+
+    /// At a reserved word: `true`, `false`, `null`, a clause keyword used as
+    /// the head of a path (`window.start`), or an error.
+    #[inline(never)]
+    fn keyword_primary(&mut self) -> PResult<Pe> {
+        let t = self.peek().clone();
+        let Tok::Ident(w) = &t.tok else {
+            return Err(self.expected("an expression"));
+        };
+        let lit = if w.eq_ignore_ascii_case("true") {
+            Some(Literal::Bool(true))
+        } else if w.eq_ignore_ascii_case("false") {
+            Some(Literal::Bool(false))
+        } else if w.eq_ignore_ascii_case("null") {
+            Some(Literal::Null)
+        } else {
+            None
+        };
+        if let Some(lit) = lit {
+            self.bump();
+            self.no_postfix("a literal")?;
+            return Ok((node(ExprKind::Literal(lit), t.span), 1));
+        }
+        // `window.start`: a clause keyword followed by `.` is a path.
+        if keywords::is_clause_keyword(w) && self.peek_at(1).tok == Tok::Punct(Punct::Dot) {
+            self.bump();
+            return self.name_expr(Ident::new(w.clone(), t.span));
+        }
+        let d = Diagnostic::error("syntax", format!("expected an expression, found keyword `{w}`"), t.span)
+            .with_label("expected an expression")
+            .with_help(format!("to use `{w}` as a name, write it in backticks: `` `{w}` ``"));
+        Err(self.report(d))
     }
 
     /// Refuses `.x`, `[i]` and `(...)` after something that is not a name.
     fn no_postfix(&mut self, what: &str) -> PResult<()> {
         if self.at_punct(Punct::Dot) || self.at_punct(Punct::LBracket) || self.at_punct(Punct::LParen) {
-            let span = self.span();
-            let found = super::describe(&self.peek().tok);
-            return Err(self.report(
-                Diagnostic::error("syntax", format!("unexpected {found} after {what}"), span)
-                    .with_label("only names have fields, elements or calls"),
-            ));
+            return Err(self.postfix_error(what));
         }
         Ok(())
     }
 
+    #[cold]
+    #[inline(never)]
+    fn postfix_error(&mut self, what: &str) -> Fail {
+        let span = self.span();
+        let found = super::describe(&self.peek().tok);
+        self.report(
+            Diagnostic::error("syntax", format!("unexpected {found} after {what}"), span)
+                .with_label("only names have fields, elements or calls"),
+        )
+    }
+
     /// After a name: a path (`a.b[0].c`) or a call (`f(x)`, `last(x).f`).
     fn name_expr(&mut self, head: Ident) -> PResult<Pe> {
-        let start = head.span;
-        let mut steps = Vec::new();
-        let mut depth = 1;
-        let mut head = head;
-        if self.at_punct(Punct::LParen) {
-            self.bump();
-            let mut args = Vec::new();
-            if self.eat_punct(Punct::RParen).is_none() {
-                loop {
-                    let (arg, d) = self.expr_d()?;
-                    depth = depth.max(d + 1);
-                    args.push(arg);
-                    if self.eat_punct(Punct::Comma).is_some() {
-                        continue;
-                    }
-                    self.expect_punct(Punct::RParen, " or `,` after a function argument")?;
-                    break;
-                }
-            }
-            let call_span = start.to(Span::new(self.prev_end(), self.prev_end()));
-            if !self.at_punct(Punct::Dot) {
-                self.no_postfix("a function call")?;
-                let depth = self.check_depth(depth, call_span)?;
-                return Ok((node(ExprKind::Call { func: head, args }, call_span), depth));
-            }
-            // `last(x).f` is `x[-1].f`, `first(x).f` is `x[0].f`.
-            let index = if head.name.eq_ignore_ascii_case("last") {
-                Some(-1)
-            } else if head.name.eq_ignore_ascii_case("first") {
-                Some(0)
-            } else {
-                None
-            };
-            let var = match (index, args.as_slice()) {
-                (
-                    Some(i),
-                    [Expr {
-                        kind: ExprKind::Path(Path { head: var, steps: s }),
-                        ..
-                    }],
-                ) if s.is_empty() => Some((i, var.clone())),
-                _ => None,
-            };
-            let Some((i, var)) = var else {
-                let span = self.span();
-                return Err(self.report(
-                    Diagnostic::error("syntax", "a function call has no fields", span)
-                        .with_label("`.` after a call")
-                        .with_secondary(call_span, "this call")
-                        .with_help("`last(v).f` and `first(v).f` take one pattern variable `v`; elsewhere write `v[-1].f` or `v[0].f`"),
-                ));
-            };
-            head = var;
-            steps.push(PathStep::Index(Spanned::new(i, call_span)));
-            depth = 1;
+        if !self.at_punct(Punct::LParen) {
+            return self.path_steps(head, Vec::new());
         }
+        let (args, depth) = self.call_args()?;
+        let call_span = head.span.to(Span::new(self.prev_end(), self.prev_end()));
+        if self.at_punct(Punct::Dot) {
+            return self.call_member(head, args, call_span);
+        }
+        self.no_postfix("a function call")?;
+        let depth = self.check_depth(depth + 1, call_span)?;
+        Ok((node(ExprKind::Call { func: head, args }, call_span), depth))
+    }
+
+    /// `( args )`, with the deepest argument's depth.
+    fn call_args(&mut self) -> PResult<(Vec<Expr>, usize)> {
+        self.bump();
+        let mut args = Vec::new();
+        let mut depth = 0;
+        if self.eat_punct(Punct::RParen).is_some() {
+            return Ok((args, depth));
+        }
+        loop {
+            let (arg, d) = self.expr_d()?;
+            depth = depth.max(d);
+            args.push(arg);
+            if self.eat_punct(Punct::Comma).is_some() {
+                continue;
+            }
+            self.expect_punct(Punct::RParen, " or `,` after a function argument")?;
+            return Ok((args, depth));
+        }
+    }
+
+    /// `last(x).f` is `x[-1].f`, `first(x).f` is `x[0].f`; other calls have
+    /// no members.
+    #[inline(never)]
+    fn call_member(&mut self, func: Ident, args: Vec<Expr>, call_span: Span) -> PResult<Pe> {
+        let index = if func.name.eq_ignore_ascii_case("last") {
+            Some(-1)
+        } else if func.name.eq_ignore_ascii_case("first") {
+            Some(0)
+        } else {
+            None
+        };
+        let var = match (index, args.as_slice()) {
+            (
+                Some(i),
+                [Expr {
+                    kind: ExprKind::Path(Path { head: var, steps }),
+                    ..
+                }],
+            ) if steps.is_empty() => Some((i, var.clone())),
+            _ => None,
+        };
+        let Some((i, var)) = var else {
+            let span = self.span();
+            return Err(self.report(
+                Diagnostic::error("syntax", "a function call has no fields", span)
+                    .with_label("`.` after a call")
+                    .with_secondary(call_span, "this call")
+                    .with_help("`last(v).f` and `first(v).f` take one pattern variable `v`; elsewhere write `v[-1].f` or `v[0].f`"),
+            ));
+        };
+        let mut path = self.path_steps(var, vec![PathStep::Index(Spanned::new(i, call_span))])?;
+        path.0.span = call_span.to(path.0.span);
+        Ok(path)
+    }
+
+    /// `.name` and `[int]` steps after a path head.
+    #[inline(never)]
+    fn path_steps(&mut self, head: Ident, mut steps: Vec<PathStep>) -> PResult<Pe> {
+        let start = head.span;
         loop {
             if self.eat_punct(Punct::Dot).is_some() {
                 let member = self.name("a field name after `.`", true)?;
@@ -427,6 +476,6 @@ impl Parser<'_> {
             }
         }
         let span = start.to(Span::new(self.prev_end(), self.prev_end()));
-        Ok((node(ExprKind::Path(Path { head, steps }), span), depth))
+        Ok((node(ExprKind::Path(Path { head, steps }), span), 1))
     }
 }

@@ -73,7 +73,8 @@ impl Parser<'_> {
                     format!("duration `{written}` is too large"),
                     span,
                 )
-                .with_label("too large");
+                .with_label("too large")
+                .with_help(UNITS_HELP);
                 Err(self.report(d))
             }
         }

@@ -178,15 +178,21 @@ impl<'a> Parser<'a> {
     /// Enters one level of nesting, or reports that the input nests too deeply.
     pub(crate) fn enter(&mut self) -> PResult<()> {
         if self.depth >= MAX_DEPTH {
-            let span = self.span();
-            return Err(self.report(
-                Diagnostic::error("nesting-too-deep", "expression nested too deeply", span)
-                    .with_label(format!("more than {MAX_DEPTH} levels of nesting"))
-                    .with_help("split the condition, or remove needless parentheses"),
-            ));
+            return Err(self.nested_too_deeply());
         }
         self.depth += 1;
         Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn nested_too_deeply(&mut self) -> Fail {
+        let span = self.span();
+        self.report(
+            Diagnostic::error("nesting-too-deep", "expression nested too deeply", span)
+                .with_label(format!("more than {MAX_DEPTH} levels of nesting"))
+                .with_help("split the condition, or remove needless parentheses"),
+        )
     }
 
     pub(crate) fn leave(&mut self) {

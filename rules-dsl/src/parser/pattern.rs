@@ -94,32 +94,17 @@ impl Parser<'_> {
     fn quantifier(&mut self) -> PResult<Option<Quantifier>> {
         let start = self.span();
         let (count, optional) = if let Some(open) = self.eat_punct(Punct::LBrace) {
-            let (n, _) = self.whole_number::<u32>("a count in `{...}`")?;
-            let count = if self.eat_punct(Punct::Comma).is_some() {
-                if self.at_punct(Punct::RBrace) {
-                    Count::AtLeast(n)
-                } else {
-                    let (m, _) = self.whole_number::<u32>("an upper bound or `}`")?;
-                    Count::Range(n, m)
+            let count = self.count(open);
+            if count.is_err() {
+                // Do not leave a `}` behind to be read as the end of the rule.
+                while matches!(self.peek().tok, Tok::Number(_) | Tok::Punct(Punct::Comma) | Tok::Error)
+                    || (self.at_name() && !self.at_item_start())
+                {
+                    self.bump();
                 }
-            } else {
-                Count::Exactly(n)
-            };
-            if self.eat_punct(Punct::RBrace).is_none() {
-                let span = self.span();
-                if self.peek().tok == Tok::Error {
-                    return Err(super::Fail);
-                }
-                let found = super::describe(&self.peek().tok);
-                return Err(self.report(
-                    Diagnostic::error("syntax", format!("expected `}}` to close the count, found {found}"), span)
-                        .with_label("expected `}`")
-                        .with_secondary(open, "the count opens here")
-                        .with_help("counts are written `{3}`, `{2,4}` or `{2,}`"),
-                ));
+                self.eat_punct(Punct::RBrace);
             }
-            // `{..}?`: times(..).optional()
-            (count, self.eat_punct(Punct::Question).is_some())
+            (count?, self.eat_punct(Punct::Question).is_some())
         } else if self.eat_punct(Punct::Plus).is_some() {
             (Count::OneOrMore, false)
         } else if self.eat_punct(Punct::Star).is_some() {
@@ -155,6 +140,35 @@ impl Parser<'_> {
         self.modifiers(&mut q)?;
         q.span = self.since(start.start);
         Ok(Some(q))
+    }
+
+    /// `n}`, `n,}` or `n,m}` after `{`.
+    fn count(&mut self, open: Span) -> PResult<Count> {
+        let (n, _) = self.whole_number::<u32>("a count in `{...}`")?;
+        let count = if self.eat_punct(Punct::Comma).is_some() {
+            if self.at_punct(Punct::RBrace) {
+                Count::AtLeast(n)
+            } else {
+                let (m, _) = self.whole_number::<u32>("an upper bound or `}`")?;
+                Count::Range(n, m)
+            }
+        } else {
+            Count::Exactly(n)
+        };
+        if self.eat_punct(Punct::RBrace).is_none() {
+            let span = self.span();
+            if self.peek().tok == Tok::Error {
+                return Err(super::Fail);
+            }
+            let found = super::describe(&self.peek().tok);
+            return Err(self.report(
+                Diagnostic::error("syntax", format!("expected `}}` to close the count, found {found}"), span)
+                    .with_label("expected `}`")
+                    .with_secondary(open, "the count opens here")
+                    .with_help("counts are written `{3}`, `{2,4}` or `{2,}`"),
+            ));
+        }
+        Ok(count)
     }
 
     fn at_modifier(&self) -> Option<&'static str> {

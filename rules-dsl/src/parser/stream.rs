@@ -44,32 +44,34 @@ impl Parser<'_> {
     /// reported and left out.
     fn field_list(&mut self) -> Vec<FieldDecl> {
         let mut fields = Vec::new();
+        if self.eat_punct(Punct::RParen).is_some() {
+            return fields;
+        }
         loop {
-            if self.eat_punct(Punct::RParen).is_some() {
-                return fields;
-            }
-            match self.field_decl() {
+            let field = self.field_decl().and_then(|f| {
+                if self.at_punct(Punct::Comma) || self.at_punct(Punct::RParen) {
+                    Ok(f)
+                } else {
+                    Err(self.expected("`,` or `)` after a field"))
+                }
+            });
+            let failed = field.is_err();
+            match field {
                 Ok(f) => fields.push(f),
                 Err(_) => self.skip_list_item(Punct::RParen),
             }
             if self.eat_punct(Punct::Comma).is_some() {
+                // A trailing comma is allowed.
+                if self.eat_punct(Punct::RParen).is_some() {
+                    return fields;
+                }
                 continue;
             }
-            if self.eat_punct(Punct::RParen).is_some() {
-                return fields;
-            }
-            if self.at_eof() || self.at_item_start() {
+            if self.eat_punct(Punct::RParen).is_none() && !failed {
+                // The list ended without `)`: at the next item or the end.
                 self.expected("`)` to close the fields");
-                return fields;
             }
-            self.expected("`,` or `)` after a field");
-            self.skip_list_item(Punct::RParen);
-            if self.eat_punct(Punct::Comma).is_none() && self.eat_punct(Punct::RParen).is_some() {
-                return fields;
-            }
-            if self.at_eof() || self.at_item_start() {
-                return fields;
-            }
+            return fields;
         }
     }
 
