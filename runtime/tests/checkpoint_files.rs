@@ -274,3 +274,41 @@ fn offsets_go_to_the_task_that_reads_the_partition() {
         assert_eq!(seen.len(), 4, "{tasks} tasks: every partition's offset is restored once");
     }
 }
+
+#[test]
+fn the_backend_holds_one_whole_checkpoint() {
+    // A checkpoint replaces the previous one in one batch: no key of the old
+    // one survives next to the new one, and the batch survives a reopen.
+    let plan = plan();
+    let decoder = Decoder::new(&plan.stream);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let layout = TaskLayout::single("t", KeyGroups::default());
+    let mut op = PatternOperator::new(&plan, 1).unwrap();
+    feed(&mut op, &decoder, 0, 100);
+    {
+        let backend = RocksDbBackend::open(dir.path().join("db")).unwrap();
+        let mut cp = TaskCheckpointer::new(Box::new(backend), store.clone(), "j", layout.clone()).unwrap();
+        cp.checkpoint(1, &[&op as &dyn Snapshot], &sources(100)).unwrap();
+        assert_eq!(cp.backend().scan_prefix_vec(b"ckpt/t/").unwrap().len(), 1 + 1 + 50);
+        let empty = PatternOperator::new(&plan, 1).unwrap();
+        cp.checkpoint(2, &[&empty as &dyn Snapshot], &sources(0)).unwrap();
+        assert_eq!(cp.backend().scan_prefix_vec(b"ckpt/t/").unwrap().len(), 1 + 1, "meta + shared only");
+    }
+    let backend = RocksDbBackend::open(dir.path().join("db")).unwrap();
+    let cp = TaskCheckpointer::new(Box::new(backend), store.clone(), "j", layout)
+        .unwrap()
+        .resume_after(2);
+    assert_eq!(cp.local_meta().unwrap().unwrap().checkpoint_id, 2);
+    assert_eq!(cp.last_checkpoint_id(), Some(2));
+    // What the store holds is what the backend held.
+    let file = store.get(&object_name("j", "t", 2)).unwrap();
+    let (_, body) = verify_file(&file).unwrap();
+    let entries = cepheus_runtime::checkpoint::format::decode_body(body).unwrap();
+    let local = cp.backend().scan_prefix_vec(b"ckpt/t/").unwrap();
+    assert_eq!(entries.len(), local.len());
+    for ((k, v), (lk, lv)) in entries.iter().zip(&local) {
+        assert_eq!(&lk[b"ckpt/t/".len()..], *k);
+        assert_eq!(lv.as_slice(), *v);
+    }
+}

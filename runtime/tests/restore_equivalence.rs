@@ -453,7 +453,11 @@ impl<'a> Job<'a> {
         job.watermark = watermark.unwrap_or(i64::MIN);
         let kg = job.key_groups;
         for (i, t) in job.tasks.iter_mut().enumerate() {
-            t.checkpointer = Some(checkpointer(store, dir, backend, i as u32, tasks, kg));
+            let cp = checkpointer(store, dir, backend, i as u32, tasks, kg);
+            t.checkpointer = Some(match used {
+                Some(id) => cp.resume_after(id),
+                None => cp,
+            });
         }
         (job, used, skipped)
     }

@@ -258,6 +258,17 @@ impl TaskCheckpointer {
         self
     }
 
+    /// After a restore of checkpoint `id`: the next checkpoint must be newer.
+    pub fn resume_after(mut self, id: u64) -> Self {
+        self.last_id = Some(id);
+        self
+    }
+
+    /// The id of the last checkpoint taken (or resumed after).
+    pub fn last_checkpoint_id(&self) -> Option<u64> {
+        self.last_id
+    }
+
     pub fn layout(&self) -> &TaskLayout {
         &self.layout
     }

@@ -138,8 +138,16 @@ impl StateBackend for RocksDbBackend {
         self.db = None;
         let old = self.path.with_extension("replaced");
         let _ = fs::remove_dir_all(&old);
-        fs::rename(&self.path, &old)?;
-        fs::rename(&staging, &self.path)?;
+        let swapped = fs::rename(&self.path, &old).and_then(|()| {
+            fs::rename(&staging, &self.path).inspect_err(|_| {
+                // Put the previous state back.
+                let _ = fs::rename(&old, &self.path);
+            })
+        });
+        if let Err(e) = swapped {
+            self.db = DB::open(&options(), &self.path).ok();
+            return Err(e.into());
+        }
         let _ = fs::remove_dir_all(&old);
         self.db = Some(DB::open(&options(), &self.path)?);
         Ok(())
