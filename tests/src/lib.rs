@@ -21,5 +21,6 @@ pub mod peer;
 pub mod plan_to_peer;
 pub mod scenario;
 pub mod shrink;
+pub mod window_gen;
 
 pub use case::{Case, MatchRec, Outcome};
