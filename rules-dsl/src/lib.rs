@@ -68,7 +68,24 @@ impl Compiled {
 /// failed to parse, so one run reports every problem.
 pub fn compile(source: &str, catalog: &Catalog) -> Compiled {
     let (file, mut diagnostics) = parse(source);
-    let checked = check(&file, source, catalog);
+    let mut checked = check(&file, source, catalog);
+    // A clause that failed to parse is missing from its rule's tree: such a
+    // rule must not run as if the clause were not there.
+    let broken: Vec<&str> = file
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            ast::Item::Rule(r) => Some(r),
+            ast::Item::Stream(_) => None,
+        })
+        .filter(|r| {
+            diagnostics.iter().any(|d| {
+                d.is_error() && d.primary.span.start >= r.span.start && d.primary.span.start < r.span.end.max(r.span.start + 1)
+            })
+        })
+        .map(|r| r.name.name.as_str())
+        .collect();
+    checked.plans.retain(|p| !broken.contains(&p.name.as_str()));
     diagnostics.extend(checked.diagnostics);
     diagnostics.sort_by_key(|d| (d.primary.span.start, d.primary.span.end));
     Compiled {

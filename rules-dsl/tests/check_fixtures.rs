@@ -347,3 +347,14 @@ rule r { from t partition by k window tumbling 1m having max(v) > 1 }
     assert_eq!(codes, ["unknown-type"]);
     assert!(c.plans.is_empty());
 }
+
+#[test]
+fn a_rule_with_a_clause_that_failed_to_parse_gives_no_plan() {
+    let src = "stream s (id int, v int, ts timestamp) time ts;\n\
+               rule broken { from s where v >> 3 pattern a -> b }\n\
+               rule fine { from s pattern a -> b }\n";
+    let compiled = cepheus_dsl::compile(src, &cepheus_dsl::Catalog::new());
+    assert!(compiled.has_errors());
+    let names: Vec<&str> = compiled.plans.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["fine"]);
+}
