@@ -119,9 +119,9 @@ impl Window {
 
 /// A duration as the DSL writes it (`2s`, `1m`, `750ms`).
 fn dur(ms: u64) -> String {
-    if ms > 0 && ms % 60_000 == 0 {
+    if ms > 0 && ms / 60_000 * 60_000 == ms {
         format!("{}m", ms / 60_000)
-    } else if ms > 0 && ms % 1000 == 0 {
+    } else if ms > 0 && ms / 1000 * 1000 == ms {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
