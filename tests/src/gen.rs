@@ -435,7 +435,8 @@ impl Spec {
                         score += 2;
                     }
                     if t.quant.mode == LoopMode::Any {
-                        score += 3;
+                        // every subset of the matching events: exponential
+                        score += 5;
                     }
                 }
                 match &t.kind {
