@@ -802,9 +802,9 @@ impl Gen<'_> {
             terms.push(term);
         }
         // a `->>` right before a negation is invalid: mostly avoid it
-        for i in 1..terms.len() {
-            if terms[i].negated && terms[i].join == Join::Any && !self.rng.chance(3) {
-                terms[i].join = Join::Relaxed;
+        for t in terms.iter_mut().skip(1) {
+            if t.negated && t.join == Join::Any && !self.rng.chance(3) {
+                t.join = Join::Relaxed;
             }
         }
         // an optional term right after a greedy loop is invalid: mostly avoid it
