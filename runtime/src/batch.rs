@@ -12,6 +12,7 @@ use thiserror::Error;
 use crate::event::{Event, Position};
 use crate::pattern::{BuildError, PatternOperator};
 use crate::record::Decoder;
+use crate::window::WindowOperator;
 
 #[derive(Debug, Error)]
 pub enum BatchError {
@@ -21,10 +22,13 @@ pub enum BatchError {
     SeveralStreams(String),
     #[error("no rule reads stream '{0}'")]
     UnknownStream(String),
+    /// No longer produced: aggregation rules run through the window operator.
     #[error("rule '{0}' is an aggregation rule; batch runs execute pattern rules only in this version")]
     WindowRule(String),
     #[error(transparent)]
     Build(#[from] BuildError),
+    #[error(transparent)]
+    WindowBuild(#[from] crate::window::BuildError),
     #[error("reading events: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -63,7 +67,50 @@ pub struct BatchOutput {
     pub alerts: Vec<Alert>,
     pub malformed: Vec<Malformed>,
     pub events: u64,
+    /// Events dropped for being late: behind the watermark for a pattern
+    /// rule, past every window's allowed lateness for an aggregation rule.
     pub late_events: u64,
+}
+
+/// The operator of one rule.
+enum Operator {
+    Pattern(PatternOperator),
+    Window(WindowOperator),
+}
+
+impl Operator {
+    fn on_event(&mut self, event: crate::event::EventRef, now_ms: i64, out: &mut Vec<Alert>) {
+        match self {
+            Operator::Pattern(op) => op.on_event(event, now_ms, out),
+            Operator::Window(op) => op.on_event(event, now_ms, out),
+        }
+    }
+
+    fn on_watermark(&mut self, wm: i64, now_ms: i64, out: &mut Vec<Alert>) {
+        match self {
+            Operator::Pattern(op) => op.on_watermark(wm, now_ms, out),
+            Operator::Window(op) => op.on_watermark(wm, now_ms, out),
+        }
+    }
+
+    /// The end of a bounded input: event time and (for windows on processing
+    /// time) the clock go to +infinity.
+    fn finish(&mut self, now_ms: i64, out: &mut Vec<Alert>) {
+        match self {
+            Operator::Pattern(op) => op.on_watermark(i64::MAX, now_ms, out),
+            Operator::Window(op) => {
+                op.on_watermark(i64::MAX, now_ms, out);
+                op.on_processing_time(i64::MAX, now_ms, out);
+            }
+        }
+    }
+
+    fn late_events(&self) -> u64 {
+        match self {
+            Operator::Pattern(op) => op.stats().late_events,
+            Operator::Window(op) => op.stats().dropped_late,
+        }
+    }
 }
 
 /// Runs `plans` over NDJSON events from `input`.
@@ -72,8 +119,8 @@ pub fn run_batch(plans: &[RulePlan], input: impl BufRead, opts: &BatchOptions) -
     let mut operators = Vec::new();
     for p in plans.iter().filter(|p| p.stream.name == schema.name) {
         match &p.body {
-            RuleBody::Pattern(_) => operators.push(PatternOperator::new(p, opts.rule_version)?),
-            RuleBody::Window(_) => return Err(BatchError::WindowRule(p.name.clone())),
+            RuleBody::Pattern(_) => operators.push(Operator::Pattern(PatternOperator::new(p, opts.rule_version)?)),
+            RuleBody::Window(_) => operators.push(Operator::Window(WindowOperator::new(p, opts.rule_version)?)),
         }
     }
     let decoder = Decoder::new(&schema);
@@ -116,8 +163,8 @@ pub fn run_batch(plans: &[RulePlan], input: impl BufRead, opts: &BatchOptions) -
         }
     }
     for op in &mut operators {
-        op.on_watermark(i64::MAX, opts.now_ms, &mut out.alerts);
-        out.late_events += op.stats().late_events;
+        op.finish(opts.now_ms, &mut out.alerts);
+        out.late_events += op.late_events();
     }
     Ok(out)
 }

@@ -11,3 +11,4 @@ pub mod output;
 pub mod pattern;
 pub mod state;
 pub mod checkpoint;
+pub mod window;
