@@ -5,6 +5,8 @@
 
 pub mod alert;
 pub mod id;
+pub mod output;
 
 pub use alert::{Alert, WindowBounds};
 pub use id::AlertIdBuilder;
+pub use output::{AlertOutput, Collect, OutputError};
