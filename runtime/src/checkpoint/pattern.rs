@@ -62,6 +62,19 @@ impl PatternOperator {
     }
 }
 
+impl PatternOperator {
+    /// Takes over the keyed state, watermark and counters of `old`: a new
+    /// version of the same rule whose pattern has the same structure and key
+    /// (see `task::swap`), so its NFA states mean the same.
+    pub fn adopt_state(&mut self, old: PatternOperator) {
+        self.keys = old.keys;
+        self.key_index = old.key_index;
+        self.timers = old.timers;
+        self.watermark = old.watermark;
+        self.stats = old.stats;
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PatternRestoreError {
     #[error(transparent)]
