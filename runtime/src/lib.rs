@@ -12,3 +12,7 @@ pub mod pattern;
 pub mod state;
 pub mod checkpoint;
 pub mod window;
+pub mod engine;
+pub mod metrics;
+pub mod source;
+pub mod task;
