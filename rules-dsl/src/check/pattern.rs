@@ -334,6 +334,20 @@ fn validate_term(term: &Term, diags: &mut Vec<Diagnostic>) {
         );
         return;
     }
+    if let TermKind::Group(inner) = &term.kind {
+        if matches!(q.count, Count::AtLeast(_) | Count::OneOrMore) && inner.terms.iter().all(can_be_empty) {
+            diags.push(
+                Diagnostic::error(
+                    "empty-group-loop",
+                    "an open-ended loop over a group that can match no event never ends",
+                    term.span,
+                )
+                .with_label("every term of this group is optional or negated")
+                .with_secondary(q.span, "repeats without limit")
+                .with_help("each iteration may take no event, so the loop could repeat forever (FlinkCEP cycles endlessly on it): make one term of the group required (`a+` instead of `a*`, `b` instead of `b?`), or bound the loop (`{1,3}`)"),
+            );
+        }
+    }
     if q.greedy {
         if let TermKind::Group(_) = term.kind {
             diags.push(
@@ -527,6 +541,8 @@ pub(crate) fn check_pattern_rule(
         }
         conds[var.id as usize] = (Some(cond), until);
     }
+    let has_until = |name: &str| rule.define.iter().any(|d| d.var.name == name && d.until.is_some());
+    greedy_until_after_negation(pattern, &has_until, diags);
     // `a !c b` with no define for `c`: the event after `a` is always a `c`,
     // so the rule can never match. (`a -> !c -> b` and a final `a -> !c`
     // without define mean "no other event in between" / "no event at all".)
@@ -658,6 +674,59 @@ pub(crate) fn keyword_span(source: &str, span: Span, keywords: &str) -> Span {
     match source.get(span.start..end) {
         Some(text) if text.eq_ignore_ascii_case(keywords) => Span::new(span.start, end),
         _ => span,
+    }
+}
+
+/// An optional greedy loop with `until` (`y* greedy`, `y{0,} greedy`)
+/// reached from a `-> !x` in the same sequence through optional terms only:
+/// FlinkCEP's NFACompiler leaves that loop's `until` edge pointing at a state
+/// it never built (a NullPointerException at run time), and our compiler
+/// refuses it (`GreedyUntilUnsupported`); say so here, with a way out.
+fn greedy_until_after_negation(p: &Pattern, has_until: &dyn Fn(&str) -> bool, diags: &mut Vec<Diagnostic>) {
+    for (i, term) in p.terms.iter().enumerate() {
+        let id = match &term.kind {
+            TermKind::Group(inner) => {
+                greedy_until_after_negation(inner, has_until, diags);
+                continue;
+            }
+            TermKind::Var(id) => id,
+        };
+        let Some(q) = &term.quantifier else { continue };
+        let open = matches!(q.count, Count::AtLeast(_) | Count::OneOrMore);
+        if term.negated || !q.greedy || !open || !is_optional(q) || !has_until(&id.name) {
+            continue;
+        }
+        // Walk back as FlinkCEP's getCurrentNotCondition does.
+        let mut negation = None;
+        let mut j = i;
+        while j > 0 {
+            let prev = &p.terms[j - 1];
+            let relaxed = j >= 2 && !matches!(p.joins.get(j - 2), Some(jn) if jn.node == Contiguity::Strict);
+            let not_follow = prev.negated && relaxed;
+            if !(not_follow || prev.quantifier.as_ref().is_some_and(is_optional)) {
+                break;
+            }
+            if not_follow {
+                negation = Some(prev);
+                break;
+            }
+            j -= 1;
+        }
+        let Some(neg) = negation else { continue };
+        let name = &id.name;
+        diags.push(
+            Diagnostic::error(
+                "greedy-until-after-negation",
+                format!("the optional greedy loop '{name}' with `until` cannot follow a negation (`!{}`)", term_name(neg)),
+                q.span,
+            )
+            .with_label("optional, greedy, and stopped by `until`")
+            .with_secondary(neg.span, "after this negation")
+            .with_help(format!(
+                "FlinkCEP cannot run this shape (its compiler links the `until` to a state it never builds, and the job fails with a NullPointerException when an event meets the `until`): drop `greedy`, make the loop required (`{name}+`), or put a required term between `!{}` and '{name}'",
+                term_name(neg)
+            )),
+        );
     }
 }
 

@@ -401,3 +401,53 @@ fn message_templates() {
         .collect();
     assert_eq!(got, [("unknown-placeholder", 1, 8), ("bad-message", 13, 14)]);
 }
+
+/// Error codes (unused defines aside) of a pattern rule over `s (id int, type string, ts timestamp)`.
+fn rule_errors(pattern: &str, defines: &str) -> Vec<&'static str> {
+    let src = format!(
+        "stream s (id int, type string, ts timestamp) time ts;\nrule r {{ from s pattern {pattern} define {defines} within 1m }}"
+    );
+    let compiled = crate::compile(&src, &crate::Catalog::new());
+    compiled
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error() && d.code != "unused-define")
+        .map(|d| d.code)
+        .collect()
+}
+
+#[test]
+fn open_loops_over_groups_that_can_be_empty_are_rejected() {
+    let defs = r#"a as type = "a", b as type = "b", c as type = "c""#;
+    for p in ["c -> (a* b?)+", "c -> (a? b*){2,}", "c -> (a?)*", "c -> ((a? b?){2} -> a2?){1,}"] {
+        let defs = format!(r#"{defs}, a2 as type = "a""#);
+        assert_eq!(rule_errors(p, &defs), vec!["empty-group-loop"], "{p}");
+    }
+    // A required term, or a bounded loop, is fine.
+    for p in ["c -> (a* b)+", "c -> (a* b?){3}", "c -> (a? b?){1,4}"] {
+        assert!(rule_errors(p, defs).is_empty(), "{p}");
+    }
+}
+
+#[test]
+fn optional_greedy_until_loops_after_a_negation_are_rejected() {
+    let defs = r#"a as type = "a", x as type = "x", b as type = "b", y as type = "y" until type = "z", c as type = "c""#;
+    for p in ["a -> !x -> y* greedy -> c", "a -> !x -> b? -> y{0,} greedy -> c", "a -> !x -> y{2,}? greedy -> c"] {
+        assert_eq!(rule_errors(p, defs), vec!["greedy-until-after-negation"], "{p}");
+    }
+    // Required loop, no greedy, a required term in between, a strict
+    // negation (notNext), or the loop inside a group: FlinkCEP builds them.
+    for p in [
+        "a -> !x -> y+ greedy -> c",
+        "a -> !x -> y* -> c",
+        "a -> !x -> b -> y* greedy -> c",
+        "a !x y* greedy -> c",
+        "a -> !x -> (y* greedy -> b) -> c",
+    ] {
+        assert!(
+            !rule_errors(p, defs).contains(&"greedy-until-after-negation"),
+            "{p}: {:?}",
+            rule_errors(p, defs)
+        );
+    }
+}
