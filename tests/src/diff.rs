@@ -56,22 +56,12 @@ pub const EXCLUSIONS: &[(&str, &str)] = &[
          notFollowedBy): FlinkCEP's compiler leaves a PROCEED edge to a missing state (NFACompiler looks the \
          state up by name in originalStateMap and gets null), so it throws a NullPointerException as soon as an \
          event meeting `until` reaches the loop's first iteration; our engine refuses the plan up front \
-         (CompileError::GreedyUntilUnsupported). Our checker accepts the rule: a checker gap, reported",
-    ),
-    (
-        OPERATOR_TIMERS,
-        "the batch run differs from FlinkCEP, but the same NFA inside a model of FlinkCEP's CepOperator \
-         timers (engine::run_cep_operator_model) gives exactly FlinkCEP's output: the difference is in \
-         runtime/src/pattern, which wakes a key at `ts + within` only when its partial-match count grows, \
-         while FlinkCEP registers that timer whenever a partial match starts (NFAState.isNewStartPartialMatch, \
-         now exposed by NfaState::new_start_partial_match). A key whose new partial match replaced a completed \
-         one is then never advanced again, so its timeouts (and held-back matches) are lost. Reported; this \
-         exclusion must go when the operator is fixed",
+         (CompileError::GreedyUntilUnsupported). Our checker now rejects the rule (greedy-until-after-negation), so \
+         this should stay at 0: kept as a safety net for shapes the checker misses",
     ),
 ];
 
 pub const PEER_BUDGET: &str = "peer-over-budget";
-pub const OPERATOR_TIMERS: &str = "KNOWN ENGINE BUG: operator window timers";
 pub const GREEDY_UNTIL_AFTER_NOT: &str = "greedy-until-after-notFollowedBy";
 
 /// The result of running a batch.
@@ -134,19 +124,9 @@ fn greedy_until_refused(ours: &Result<Outcome, RunError>) -> bool {
     matches!(ours, Err(RunError::Unsupported(m)) if m.contains("`greedy` with `until`"))
 }
 
-/// Whether our NFA inside the model of FlinkCEP's operator timers gives the peer's outcome.
-fn model_agrees(plan: &cepheus_dsl::plan::RulePlan, events: &[Json], peer: &Outcome, timeouts: bool) -> bool {
-    match engine::run_cep_operator_model(plan, events) {
-        Ok(m) if timeouts => &m == peer,
-        Ok(m) => &m.without_timeouts() == peer,
-        Err(_) => false,
-    }
-}
-
-/// Compares our outcome with the peer's for one rule over `events`.
+/// Compares our outcome with the peer's for one rule.
 pub fn compare(
     plan: &cepheus_dsl::plan::RulePlan,
-    events: &[Json],
     ours: &Result<Outcome, RunError>,
     peer: &PeerResult,
 ) -> Verdict {
@@ -187,8 +167,6 @@ pub fn compare(
     };
     if o == p {
         Verdict::Same
-    } else if model_agrees(plan, events, &p, reports_timeouts) {
-        Verdict::Excluded(OPERATOR_TIMERS)
     } else {
         Verdict::Differ(Difference {
             kind: DiffKind::Mismatch,
@@ -240,8 +218,7 @@ pub fn run_batch(peer: &Peer, cases: &[Case]) -> Result<BatchRun, String> {
     let verdicts = prepared
         .iter()
         .zip(slot)
-        .enumerate()
-        .map(|(idx, (p, s))| match p {
+        .map(|(p, s)| match p {
             Prepared::Rejected(codes) => Verdict::Rejected(codes.clone()),
             Prepared::Ready {
                 plan,
@@ -249,7 +226,7 @@ pub fn run_batch(peer: &Peer, cases: &[Case]) -> Result<BatchRun, String> {
                 convert_error,
                 ..
             } => match s {
-                Some(i) => compare(plan, &cases[idx].events, ours, &results[i]),
+                Some(i) => compare(plan, ours, &results[i]),
                 None => match ours {
                     Err(e) => Verdict::Differ(Difference {
                         kind: DiffKind::OursError,

@@ -622,7 +622,7 @@ pub const GENERATOR_EXCLUSIONS: &[(&str, &str)] = &[
     (
         "unbounded loop over a group that can match no event, e.g. `(a* b?)+`, `(a? b*){2,}`",
         "FlinkCEP never returns (an endless cycle of PROCEED edges; the peer's budget stops it) and Cepheus \
-         loops forever too; the checker should reject it (reported)",
+         loops forever too; our checker rejects it (empty-group-loop)",
     ),
     (
         "conditions outside the peer's expression language (`in`, `between`, `is null`, `matches`, functions, `%`, json paths)",

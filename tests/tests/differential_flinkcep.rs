@@ -195,13 +195,6 @@ fn differential_flinkcep() {
     for (shape, why) in gen::GENERATOR_EXCLUSIONS {
         println!("  never generated: {shape}: {why}");
     }
-    let known_bug = excluded.get(diff::OPERATOR_TIMERS).copied().unwrap_or(0);
-    if known_bug > 0 {
-        let bar = "!".repeat(78);
-        println!("{bar}\n!!! {known_bug} case(s) differ from FlinkCEP because of the KNOWN operator timer bug (see above)\n{bar}");
-        eprintln!("{bar}\n!!! {known_bug} case(s) differ from FlinkCEP because of the KNOWN operator timer bug\n{bar}");
-    }
-
     if !differing.is_empty() {
         println!("differences by kind: {by_kind:?}");
         // Shrink one case per kind (and at most 3 in all), then fail.

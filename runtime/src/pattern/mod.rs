@@ -258,6 +258,9 @@ impl PatternOperator {
             }
         }
         self.advance_key(id, watermark, now_ms, out);
+        // FlinkCEP resets the flag when it stores the NFA state at the end of
+        // `onEventTime`; until then every processed event re-arms its timer.
+        self.keys[id as usize].nfa.reset_new_start_partial_match();
     }
 
     fn advance_key(&mut self, id: u32, ts: i64, now_ms: i64, out: &mut Vec<Alert>) {
@@ -272,12 +275,20 @@ impl PatternOperator {
     fn process_one(&mut self, id: u32, event: &EventRef, ts: i64, now_ms: i64, out: &mut Vec<Alert>) {
         let mut matches = Vec::new();
         let k = &mut self.keys[id as usize];
-        let before = k.nfa.partial_matches();
         self.nfa.process(&mut k.nfa, event, ts, &self.preds, &mut matches);
         let window = self.nfa.window_ms();
-        if window > 0 && k.nfa.partial_matches() > before {
-            // A new partial match may time out: wake this key at its end.
-            self.timers.insert((ts.saturating_add(window), id));
+        if window > 0 && k.nfa.new_start_partial_match() {
+            // As FlinkCEP's CepOperator: a partial match started (since the
+            // flag was last reset), so wake this key when its window ends. A
+            // time at or behind the watermark would fire within this same
+            // watermark, after this key already advanced to it: a no-op.
+            let at = ts.saturating_add(window);
+            if at > self.watermark {
+                self.timers.insert((at, id));
+            }
+        }
+        if !self.event_time {
+            k.nfa.reset_new_start_partial_match();
         }
         if let Some(limit) = self.max_partial_matches {
             self.stats.dropped_partial_matches += k.nfa.shed_oldest(limit) as u64;
