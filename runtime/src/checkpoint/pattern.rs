@@ -26,7 +26,7 @@ use cepheus_dsl::plan::RulePlan;
 use super::snapshot::{OperatorSnapshot, RestoreContext, RestoreError, Snapshot, SnapshotError, SnapshotWriter};
 use crate::event::{Event, EventRef, Position};
 use crate::nfa::NfaState;
-use crate::pattern::{BuildError, KeyState, PatternOperator, PatternStats};
+use crate::pattern::{BuildError, KeyState, PatternOperator, PatternStats, Pending};
 use crate::record::{Decoder, Record};
 use crate::state::codec::{CodecError, Reader, Writer};
 use crate::state::key_group::{decode_key, encode_key};
@@ -136,6 +136,7 @@ fn encode_key_state(k: &KeyState, ordinal: u32, timers: &[i64]) -> Vec<u8> {
     };
     let pending: Vec<(i64, Vec<u32>)> = k
         .pending
+        .groups()
         .iter()
         .map(|(ts, evs)| (*ts, evs.iter().map(|e| table.id(e)).collect()))
         .collect();
@@ -253,7 +254,11 @@ fn decode_key_state(
     Ok(DecodedKey {
         ordinal,
         key: key.clone(),
-        state: KeyState { key, nfa, pending },
+        state: KeyState {
+            key,
+            nfa,
+            pending: Pending::from_groups(pending),
+        },
         timers,
     })
 }
@@ -339,7 +344,7 @@ impl Snapshot for PatternOperator {
 
         // Built aside, swapped in at the end.
         let mut keys = Vec::with_capacity(decoded.len());
-        let mut key_index = HashMap::with_capacity(decoded.len());
+        let mut key_index = HashMap::with_capacity_and_hasher(decoded.len(), Default::default());
         let mut timer_set = BTreeSet::new();
         for (_, _, d) in decoded {
             let id = keys.len() as u32;

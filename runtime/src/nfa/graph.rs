@@ -62,6 +62,21 @@ impl Cond {
             Cond::And(a, b) => a.eval(pred) && b.eval(pred),
         }
     }
+
+    /// As [`Cond::eval`], with predicates that may be undecidable (`None`):
+    /// `None` when the outcome needs one of them.
+    #[inline]
+    pub fn try_eval(&self, pred: &mut impl FnMut(PredId) -> Option<bool>) -> Option<bool> {
+        match self {
+            Cond::True => Some(true),
+            Cond::Pred(p) => pred(*p),
+            Cond::Not(c) => c.try_eval(pred).map(|b| !b),
+            Cond::And(a, b) => match a.try_eval(pred)? {
+                true => b.try_eval(pred),
+                false => Some(false),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

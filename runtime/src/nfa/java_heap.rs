@@ -50,6 +50,17 @@ impl<T> JavaHeap<T> {
         self.items.clear();
     }
 
+    /// Moves every item, in array order, to the end of `out` (the heap
+    /// keeps its allocation for the items pushed next).
+    pub fn drain_into(&mut self, out: &mut Vec<T>) {
+        out.extend(self.items.drain(..));
+    }
+
+    /// Takes every item out, in array order.
+    pub fn drain(&mut self) -> std::vec::Drain<'_, T> {
+        self.items.drain(..)
+    }
+
     /// `offer`: append, then sift up.
     pub fn push(&mut self, x: T, cmp: &impl Fn(&T, &T) -> Ordering) {
         self.items.push(x);

@@ -6,15 +6,20 @@
 //! each timestamp, as FlinkCEP's operator does; nothing here reads a clock.
 //! The steps mirror FlinkCEP's `NFA` (decision graph, Dewey versions, skip
 //! strategies, the order of partial matches) so the matches are the same.
+//!
+//! The `_with` variants take a [`Scratch`] the caller keeps across events, so
+//! that the hot path does not allocate; the plain ones make a fresh one.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 
 use cepheus_dsl::plan::{Skip, VarId};
 use serde::{Deserialize, Serialize};
 
 use super::dewey::Dewey;
-use super::graph::{Action, Graph, PredId, StateId, Transition};
+use super::graph::{Action, Graph, PredId, StateId};
 use super::java_heap::JavaHeap;
+use super::scratch::{Scratch, VarEvents, ACTIVE, INERT};
 use super::shared_buffer::{group_by_var, EventId, NodeId, Path, SharedBuffer};
 
 /// Decides the rule's predicates (`define` and `until` conditions).
@@ -23,20 +28,39 @@ pub trait Predicates<E> {
     /// partial match accepted so far.
     fn eval(&self, pred: PredId, event: &E, bindings: &Bindings<'_, E>) -> bool;
 
-    /// Whether any predicate reads earlier events. When false, bindings are
-    /// never built (the common, cheap case).
+    /// Whether any predicate reads earlier events.
     fn needs_bindings(&self) -> bool;
+
+    /// Whether predicate `pred` reads earlier events. One that does not has
+    /// the same value for every partial match, so it is evaluated once per
+    /// event. Defaults to [`Predicates::needs_bindings`].
+    fn reads_bindings(&self, pred: PredId) -> bool {
+        let _ = pred;
+        self.needs_bindings()
+    }
 }
 
-/// The events of a partial match, per variable, oldest first.
+/// The events of a partial match, per variable, oldest first. They are
+/// extracted from the shared buffer on first use only: most predicates that
+/// read earlier events are guarded by one that does not (`type = "b" and
+/// v > a[0].v`).
 pub struct Bindings<'a, E> {
     buffer: &'a SharedBuffer<E>,
-    vars: &'a [Vec<EventId>],
+    prev: Option<NodeId>,
+    version: &'a Dewey,
+    vars: &'a RefCell<VarEvents>,
 }
 
 impl<'a, E> Bindings<'a, E> {
+    fn loaded(&self) -> std::cell::Ref<'a, VarEvents> {
+        if !self.vars.borrow().loaded {
+            self.vars.borrow_mut().load(self.buffer, self.prev, self.version);
+        }
+        self.vars.borrow()
+    }
+
     pub fn len(&self, var: VarId) -> usize {
-        self.vars.get(var as usize).map_or(0, Vec::len)
+        self.loaded().len(var)
     }
 
     pub fn is_empty(&self, var: VarId) -> bool {
@@ -44,7 +68,7 @@ impl<'a, E> Bindings<'a, E> {
     }
 
     pub fn get(&self, var: VarId, i: usize) -> Option<&'a E> {
-        let id = *self.vars.get(var as usize)?.get(i)?;
+        let id = self.loaded().get(var, i)?;
         self.buffer.event(id)
     }
 }
@@ -184,12 +208,6 @@ pub struct Nfa {
     report_timeouts: bool,
 }
 
-struct Decision<'g> {
-    edges: Vec<&'g Transition>,
-    takes: u32,
-    ignores: u32,
-}
-
 fn increasing_self_state(ignores: u32, takes: u32) -> u32 {
     if takes == 0 && ignores == 0 {
         0
@@ -236,19 +254,43 @@ impl Nfa {
         preds: &impl Predicates<E>,
         out: &mut Vec<Match<E>>,
     ) {
+        self.process_with(st, &mut Scratch::default(), event, ts, preds, out);
+    }
+
+    /// [`Nfa::process`] with the caller's scratch buffers.
+    pub fn process_with<E: Clone>(
+        &self,
+        st: &mut NfaState<E>,
+        sc: &mut Scratch,
+        event: &E,
+        ts: i64,
+        preds: &impl Predicates<E>,
+        out: &mut Vec<Match<E>>,
+    ) {
         let id = EventId { ts, seq: st.next_seq };
         st.next_seq += 1;
+        sc.begin_event(self.graph.predicates.len(), self.graph.states.len(), |p| preds.reads_bindings(p));
+        if st.completed.is_empty() && self.all_inert(st, sc, event, preds) {
+            // Every partial match would stay exactly as it is: same state,
+            // same node, same version (a lock and a release of the same
+            // node and version cancel out), and none completes.
+            return;
+        }
         let mut registered = false;
-        let mut new_partials = JavaHeap::new();
-        let mut potential = JavaHeap::new();
-        let mut bindings: Vec<Vec<EventId>> = Vec::new();
-        let old = std::mem::take(&mut st.partial).into_vec();
-        for cs in old {
-            let next = self.compute_next_states(st, &cs, event, id, &mut registered, preds, &mut bindings);
+        let mut old = std::mem::take(&mut sc.old);
+        let mut next = std::mem::take(&mut sc.next);
+        let mut keep = std::mem::take(&mut sc.keep);
+        let mut potential = std::mem::take(&mut sc.potential);
+        old.clear();
+        potential.clear();
+        st.partial.drain_into(&mut old);
+        for cs in old.drain(..) {
+            next.clear();
+            keep.clear();
+            self.compute_next_states(st, sc, &cs, event, id, &mut registered, preds, &mut next);
             let from_start = self.graph.state(cs.state).is_start();
-            let mut retain = Vec::new();
             let mut discard = false;
-            for n in next {
+            for n in next.drain(..) {
                 // FlinkCEP NFA.doProcess: `isStartState(cs) && new.getStartTimestamp() > 0`,
                 // before the final/stop checks.
                 if from_start && n.start_ts > 0 {
@@ -261,23 +303,86 @@ impl Nfa {
                     discard = true;
                     st.buffer.release_node(n.prev, &n.version);
                 } else {
-                    retain.push(n);
+                    keep.push(n);
                 }
             }
-            if discard {
-                for n in retain {
+            for n in keep.drain(..) {
+                if discard {
                     st.buffer.release_node(n.prev, &n.version);
-                }
-            } else {
-                for n in retain {
-                    new_partials.push(n, &by_start);
+                } else {
+                    st.partial.push(n, &by_start);
                 }
             }
         }
-        self.emit_matches(st, potential, &mut new_partials, out);
-        st.partial = new_partials;
+        self.emit_matches(st, &mut potential, out);
         if registered {
             st.buffer.release_event(id);
+        }
+        sc.old = old;
+        sc.next = next;
+        sc.keep = keep;
+        sc.potential = potential;
+    }
+
+    /// Whether no partial match of `st` can change on `event`: each one's
+    /// decision is a single IGNORE back to its own state (the start state:
+    /// nothing but such edges), with predicates that do not read bindings.
+    fn all_inert<E>(&self, st: &NfaState<E>, sc: &mut Scratch, event: &E, preds: &impl Predicates<E>) -> bool {
+        let Scratch {
+            inert, memo, stack, vars, ..
+        } = sc;
+        let none = Dewey::new(0);
+        let view = Bindings {
+            buffer: &st.buffer,
+            prev: None,
+            version: &none,
+            vars,
+        };
+        let mut eval = |p: PredId| memo.free(p, || preds.eval(p, event, &view));
+        for cs in st.partial.iter() {
+            let slot = cs.state as usize;
+            match inert.get(slot).copied() {
+                Some(INERT) => continue,
+                Some(ACTIVE) | None => return false,
+                Some(_) => {}
+            }
+            let is = self.state_is_inert(cs.state, stack, &mut eval);
+            inert[slot] = if is { INERT } else { ACTIVE };
+            if !is {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn state_is_inert(
+        &self,
+        s: StateId,
+        stack: &mut Vec<StateId>,
+        eval: &mut impl FnMut(PredId) -> Option<bool>,
+    ) -> bool {
+        let (mut takes, mut others, mut selfs) = (0u32, 0u32, 0u32);
+        stack.clear();
+        stack.push(s);
+        while let Some(x) = stack.pop() {
+            for t in &self.graph.state(x).transitions {
+                match t.cond.try_eval(eval) {
+                    None => return false,
+                    Some(false) => continue,
+                    Some(true) => {}
+                }
+                match t.action {
+                    Action::Proceed => stack.push(t.target),
+                    Action::Take => takes += 1,
+                    Action::Ignore if t.target == s => selfs += 1,
+                    Action::Ignore => others += 1,
+                }
+            }
+        }
+        if self.graph.state(s).is_start() {
+            takes == 0 && others == 0
+        } else {
+            takes == 0 && others == 0 && selfs == 1
         }
     }
 
@@ -291,18 +396,40 @@ impl Nfa {
         out: &mut Vec<Match<E>>,
         timeouts: &mut Vec<Timeout<E>>,
     ) {
+        self.advance_time_with(st, &mut Scratch::default(), ts, out, timeouts);
+    }
+
+    /// [`Nfa::advance_time`] with the caller's scratch buffers.
+    pub fn advance_time_with<E: Clone>(
+        &self,
+        st: &mut NfaState<E>,
+        sc: &mut Scratch,
+        ts: i64,
+        out: &mut Vec<Match<E>>,
+        timeouts: &mut Vec<Timeout<E>>,
+    ) {
         let window = self.graph.window_ms;
-        if window <= 0 && st.completed.is_empty() {
-            return;
+        if st.completed.is_empty() {
+            if window <= 0 {
+                return;
+            }
+            // Nothing times out: re-inserting the partial matches in array
+            // order would rebuild the very same heap.
+            let expired = |c: &Computation| !self.graph.state(c.state).is_start() && ts.saturating_sub(c.start_ts) >= window;
+            if !st.partial.iter().any(expired) {
+                return;
+            }
         }
-        let mut new_partials = JavaHeap::new();
-        let mut potential = JavaHeap::new();
-        let old = std::mem::take(&mut st.partial).into_vec();
-        for cs in old {
+        let mut old = std::mem::take(&mut sc.old);
+        let mut potential = std::mem::take(&mut sc.potential);
+        old.clear();
+        potential.clear();
+        st.partial.drain_into(&mut old);
+        for cs in old.drain(..) {
             let state = self.graph.state(cs.state);
             let timed_out = !state.is_start() && window > 0 && ts.saturating_sub(cs.start_ts) >= window;
             if !timed_out {
-                new_partials.push(cs, &by_start);
+                st.partial.push(cs, &by_start);
                 continue;
             }
             if state.is_pending() {
@@ -319,27 +446,22 @@ impl Nfa {
             }
             st.buffer.release_node(cs.prev, &cs.version);
         }
-        self.emit_matches(st, potential, &mut new_partials, out);
-        st.partial = new_partials;
+        self.emit_matches(st, &mut potential, out);
+        sc.old = old;
+        sc.potential = potential;
     }
 
     /// FlinkCEP `processMatchesAccordingToSkipStrategy`: completed matches
     /// leave in start order; under a skip strategy a match waits while an
     /// earlier-started partial match may still complete.
-    fn emit_matches<E: Clone>(
-        &self,
-        st: &mut NfaState<E>,
-        potential: JavaHeap<Computation>,
-        partials: &mut JavaHeap<Computation>,
-        out: &mut Vec<Match<E>>,
-    ) {
-        for c in potential.into_vec() {
+    fn emit_matches<E: Clone>(&self, st: &mut NfaState<E>, potential: &mut JavaHeap<Computation>, out: &mut Vec<Match<E>>) {
+        for c in potential.drain() {
             st.completed.push(c, &by_start);
         }
         let skipping = self.skip != Skip::NoSkip;
         while let Some(earliest) = st.completed.peek() {
             if skipping {
-                if let Some(p) = partials.peek() {
+                if let Some(p) = st.partial.peek() {
                     if by_start(earliest, p) == Ordering::Greater {
                         break;
                     }
@@ -354,7 +476,7 @@ impl Nfa {
                     Some(s) => s <= pruning,
                     None => false,
                 };
-                for c in partials.remove_where(prune, &by_start) {
+                for c in st.partial.remove_where(prune, &by_start) {
                     st.buffer.release_node(c.prev, &c.version);
                 }
                 for c in st.completed.remove_where(prune, &by_start) {
@@ -404,30 +526,41 @@ impl Nfa {
         id
     }
 
+    /// FlinkCEP `computeNextStates`: the partial matches `cs` becomes on
+    /// `event`, pushed to `result`.
     #[allow(clippy::too_many_arguments)]
     fn compute_next_states<E: Clone>(
         &self,
         st: &mut NfaState<E>,
+        sc: &mut Scratch,
         cs: &Computation,
         event: &E,
         id: EventId,
         registered: &mut bool,
         preds: &impl Predicates<E>,
-        bindings: &mut Vec<Vec<EventId>>,
-    ) -> Vec<Computation> {
-        bindings.iter_mut().for_each(Vec::clear);
-        if preds.needs_bindings() {
-            load_bindings(&st.buffer, cs, bindings);
-        }
-        let decision = self.decision_graph(&st.buffer, cs, event, preds, bindings);
-        let takes = decision.takes;
-        let ignores = decision.ignores;
+        result: &mut Vec<Computation>,
+    ) {
+        sc.vars.get_mut().loaded = false;
+        let (takes, ignores) = self.decision_graph(&st.buffer, sc, cs, event, preds);
         let mut takes_to_visit = takes.saturating_sub(1);
         let mut ignores_to_visit = ignores;
         let takes_to_skip = takes.saturating_sub(1);
         let is_start = self.graph.state(cs.state).is_start();
-        let mut result = Vec::new();
-        for edge in decision.edges {
+        // Whether a result kept `cs`'s own node and version: it inherits
+        // `cs`'s locks instead of taking new ones that `cs`'s release would
+        // undo (the same counts, as no lock of a live edge is ever zero).
+        let mut inherited = false;
+        let mut add = |buffer: &mut SharedBuffer<E>, result: &mut Vec<Computation>, c: Computation| {
+            if !inherited && c.prev == cs.prev && c.version == cs.version {
+                inherited = true;
+            } else if let Some(prev) = c.prev {
+                buffer.lock_node(prev, &c.version);
+            }
+            result.push(c);
+        };
+        for i in 0..sc.edges.len() {
+            let (source, index) = sc.edges[i];
+            let edge = &self.graph.state(source).transitions[index as usize];
             match edge.action {
                 Action::Ignore => {
                     if is_start {
@@ -440,9 +573,9 @@ impl Nfa {
                         ignores_to_visit = ignores_to_visit.saturating_sub(1);
                         v
                     };
-                    add_computation(
+                    add(
                         &mut st.buffer,
-                        &mut result,
+                        result,
                         Computation {
                             state: edge.target,
                             prev: cs.prev,
@@ -476,10 +609,13 @@ impl Nfa {
                         prev_ts: id.ts,
                         start_event,
                     };
-                    let fin = self.final_after_proceed(&st.buffer, edge.target, event, preds, bindings);
-                    add_computation(&mut st.buffer, &mut result, next.clone());
-                    if let Some(f) = fin {
-                        add_computation(&mut st.buffer, &mut result, Computation { state: f, ..next });
+                    let fin = self.final_after_proceed(&st.buffer, sc, cs, edge.target, event, preds);
+                    match fin {
+                        Some(f) => {
+                            add(&mut st.buffer, result, next.clone());
+                            add(&mut st.buffer, result, Computation { state: f, ..next });
+                        }
+                        None => add(&mut st.buffer, result, next),
                     }
                 }
                 Action::Proceed => {}
@@ -487,66 +623,83 @@ impl Nfa {
         }
         if is_start {
             let version = cs.version.increase(increasing_self_state(ignores, takes));
+            // FlinkCEP adds the start state back without locking anything.
             result.push(Computation::start(cs.state, version));
         }
-        st.buffer.release_node(cs.prev, &cs.version);
-        result
+        if !inherited {
+            st.buffer.release_node(cs.prev, &cs.version);
+        }
     }
 
     /// The TAKE and IGNORE edges whose conditions hold, reached from the
-    /// state through PROCEED edges (depth first, as FlinkCEP's stack).
-    fn decision_graph<'g, E>(
-        &'g self,
+    /// state through PROCEED edges (depth first, as FlinkCEP's stack), into
+    /// `sc.edges`; returns the numbers of TAKE and of non-self IGNORE edges.
+    fn decision_graph<E>(
+        &self,
         buffer: &SharedBuffer<E>,
+        sc: &mut Scratch,
         cs: &Computation,
         event: &E,
         preds: &impl Predicates<E>,
-        bindings: &[Vec<EventId>],
-    ) -> Decision<'g> {
-        let view = Bindings { buffer, vars: bindings };
-        let mut eval = |p: PredId| preds.eval(p, event, &view);
-        let mut d = Decision {
-            edges: Vec::new(),
-            takes: 0,
-            ignores: 0,
+    ) -> (u32, u32) {
+        let Scratch {
+            edges, stack, memo, vars, ..
+        } = sc;
+        let view = Bindings {
+            buffer,
+            prev: cs.prev,
+            version: &cs.version,
+            vars,
         };
-        let mut stack = vec![cs.state];
+        let mut eval = |p: PredId| memo.eval(p, || preds.eval(p, event, &view));
+        let (mut takes, mut ignores) = (0, 0);
+        edges.clear();
+        stack.clear();
+        stack.push(cs.state);
         while let Some(s) = stack.pop() {
-            for t in &self.graph.state(s).transitions {
+            for (i, t) in self.graph.state(s).transitions.iter().enumerate() {
                 if !t.cond.eval(&mut eval) {
                     continue;
                 }
                 match t.action {
                     Action::Proceed => stack.push(t.target),
                     Action::Take => {
-                        d.takes += 1;
-                        d.edges.push(t);
+                        takes += 1;
+                        edges.push((s, i as u32));
                     }
                     Action::Ignore => {
                         if t.target != cs.state {
-                            d.ignores += 1;
+                            ignores += 1;
                         }
-                        d.edges.push(t);
+                        edges.push((s, i as u32));
                     }
                 }
             }
         }
-        d
+        (takes, ignores)
     }
 
     /// After a TAKE into `state`, whether PROCEED edges reach the final state
-    /// on this same event.
+    /// on this same event (conditions see `cs`'s bindings).
     fn final_after_proceed<E>(
         &self,
         buffer: &SharedBuffer<E>,
+        sc: &mut Scratch,
+        cs: &Computation,
         state: StateId,
         event: &E,
         preds: &impl Predicates<E>,
-        bindings: &[Vec<EventId>],
     ) -> Option<StateId> {
-        let view = Bindings { buffer, vars: bindings };
-        let mut eval = |p: PredId| preds.eval(p, event, &view);
-        let mut stack = vec![state];
+        let Scratch { stack, memo, vars, .. } = sc;
+        let view = Bindings {
+            buffer,
+            prev: cs.prev,
+            version: &cs.version,
+            vars,
+        };
+        let mut eval = |p: PredId| memo.eval(p, || preds.eval(p, event, &view));
+        stack.clear();
+        stack.push(state);
         while let Some(s) = stack.pop() {
             for t in &self.graph.state(s).transitions {
                 if t.action == Action::Proceed && t.cond.eval(&mut eval) {
@@ -558,26 +711,6 @@ impl Nfa {
             }
         }
         None
-    }
-}
-
-fn add_computation<E>(buffer: &mut SharedBuffer<E>, out: &mut Vec<Computation>, c: Computation) {
-    if let Some(prev) = c.prev {
-        buffer.lock_node(prev, &c.version);
-    }
-    out.push(c);
-}
-
-fn load_bindings<E>(buffer: &SharedBuffer<E>, cs: &Computation, bindings: &mut Vec<Vec<EventId>>) {
-    let paths = buffer.extract_paths(cs.prev, &cs.version);
-    if let Some(path) = paths.first() {
-        for &(var, ev) in path {
-            let i = var as usize;
-            if bindings.len() <= i {
-                bindings.resize_with(i + 1, Vec::new);
-            }
-            bindings[i].push(ev);
-        }
     }
 }
 

@@ -10,12 +10,15 @@
 pub mod compile;
 pub mod dewey;
 pub mod graph;
+pub(crate) mod hash;
 pub mod java_heap;
 pub mod matcher;
+pub mod scratch;
 pub mod shared_buffer;
 
 pub use compile::{compile, CompileError};
 pub use matcher::{Bindings, Match, Nfa, NfaState, Predicates, Timeout};
+pub use scratch::Scratch;
 
 #[cfg(test)]
 mod tests;

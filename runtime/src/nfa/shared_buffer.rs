@@ -9,8 +9,12 @@ use std::collections::HashMap;
 
 use cepheus_dsl::plan::VarId;
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use super::dewey::Dewey;
+use super::hash::BuildWordHasher;
+
+type Map<K, V> = HashMap<K, V, BuildWordHasher>;
 
 /// An event's identity: its timestamp, then its arrival order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -60,15 +64,15 @@ pub type Path = Vec<(VarId, EventId)>;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SharedBuffer<E> {
-    events: HashMap<EventId, Stored<E>>,
-    nodes: HashMap<NodeId, Node>,
+    events: Map<EventId, Stored<E>>,
+    nodes: Map<NodeId, Node>,
 }
 
 impl<E> Default for SharedBuffer<E> {
     fn default() -> Self {
         SharedBuffer {
-            events: HashMap::new(),
-            nodes: HashMap::new(),
+            events: Map::default(),
+            nodes: Map::default(),
         }
     }
 }
@@ -94,7 +98,7 @@ impl<E> SharedBuffer<E> {
     /// The same buffer with every event replaced by `f(event)` (checkpoints
     /// store events once, by index, and map them back on restore).
     pub fn try_map_events<E2, Err>(&self, mut f: impl FnMut(&E) -> Result<E2, Err>) -> Result<SharedBuffer<E2>, Err> {
-        let mut events = HashMap::with_capacity(self.events.len());
+        let mut events = Map::with_capacity_and_hasher(self.events.len(), BuildWordHasher::default());
         for (id, s) in &self.events {
             events.insert(
                 *id,
@@ -166,7 +170,9 @@ impl<E> SharedBuffer<E> {
     /// nothing refers to any more, walking back along the path.
     pub fn release_node(&mut self, node: Option<NodeId>, version: &Dewey) {
         let Some(node) = node else { return };
-        let mut stack: Vec<(NodeId, Dewey)> = vec![(node, version.clone())];
+        // Most releases free nothing: the walk's stack stays inline.
+        let mut stack: SmallVec<[(NodeId, Dewey); 2]> = SmallVec::new();
+        stack.push((node, version.clone()));
         while let Some((cur, cur_version)) = stack.pop() {
             // FlinkCEP stops the whole walk at the first node already gone.
             let Some(n) = self.nodes.get_mut(&cur) else { break };

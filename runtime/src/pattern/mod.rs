@@ -7,9 +7,12 @@
 //! only enters through [`PatternOperator::on_event`] and
 //! [`PatternOperator::on_watermark`]: the operator never reads a clock.
 
+mod pending;
 mod predicates;
+#[cfg(test)]
+mod tests;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use cepheus_alerts::Alert;
 use cepheus_dsl::plan::{RuleBody, RulePlan, Slot, VarId};
@@ -17,11 +20,13 @@ use thiserror::Error;
 
 use crate::event::EventRef;
 use crate::expr::{self, CompiledExpr, Scope};
-use crate::nfa::{self, Match, Nfa, NfaState, Timeout};
+use crate::nfa::hash::BuildWordHasher;
+use crate::nfa::{self, Match, Nfa, NfaState, Scratch, Timeout};
 use crate::output::{alert, Output, RuleIdentity};
 use crate::record::Record;
 use crate::value::Value;
 
+pub(crate) use pending::Pending;
 pub use predicates::RulePredicates;
 
 #[derive(Debug, Error)]
@@ -56,8 +61,8 @@ pub struct PatternStats {
 pub(crate) struct KeyState {
     pub(crate) key: Vec<Value>,
     pub(crate) nfa: NfaState<EventRef>,
-    /// Events waiting for the watermark, by timestamp, in arrival order.
-    pub(crate) pending: BTreeMap<i64, Vec<EventRef>>,
+    /// Events waiting for the watermark, in timestamp order.
+    pub(crate) pending: Pending,
 }
 
 pub struct PatternOperator {
@@ -71,12 +76,21 @@ pub struct PatternOperator {
     timeout_output: Option<Output>,
     pub(crate) event_time: bool,
     pub(crate) keys: Vec<KeyState>,
-    pub(crate) key_index: HashMap<Vec<Value>, u32>,
-    /// (time, key): when a key has work (buffered events, a window end).
+    pub(crate) key_index: HashMap<Vec<Value>, u32, BuildWordHasher>,
+    /// (time, key): when a key has work: its earliest buffered event (one
+    /// timer for all of them: the key fires at the first anyway) and the
+    /// ends of windows (FlinkCEP's event-time timers).
     pub(crate) timers: BTreeSet<(i64, u32)>,
     pub(crate) watermark: i64,
     max_partial_matches: Option<usize>,
     pub(crate) stats: PatternStats,
+    /// Reused buffers: the automaton's, the key being looked up, the keys
+    /// due at a watermark and, per key, the last watermark call that fired it.
+    scratch: Scratch,
+    key_buf: Vec<Value>,
+    due: Vec<u32>,
+    fired: Vec<u64>,
+    round: u64,
 }
 
 /// The scope of `emit` over a finished (or timed-out) match.
@@ -140,11 +154,16 @@ impl PatternOperator {
             timeout_output,
             event_time: plan.stream.time.is_some(),
             keys: Vec::new(),
-            key_index: HashMap::new(),
+            key_index: HashMap::default(),
             timers: BTreeSet::new(),
             watermark: i64::MIN,
             max_partial_matches: None,
             stats: PatternStats::default(),
+            scratch: Scratch::default(),
+            key_buf: Vec::new(),
+            due: Vec::new(),
+            fired: Vec::new(),
+            round: 0,
         })
     }
 
@@ -175,16 +194,21 @@ impl PatternOperator {
         self.keys.len()
     }
 
-    fn key_id(&mut self, key: Vec<Value>) -> u32 {
-        if let Some(&id) = self.key_index.get(&key) {
+    /// The id of the event's key, looked up without allocating (a new key
+    /// allocates once).
+    fn key_id(&mut self, event: &EventRef) -> u32 {
+        self.key_buf.clear();
+        self.key_buf.extend(self.key_slots.iter().map(|s| event.record.get(*s).clone()));
+        if let Some(&id) = self.key_index.get(self.key_buf.as_slice()) {
             return id;
         }
+        let key = self.key_buf.clone();
         let id = self.keys.len() as u32;
         self.key_index.insert(key.clone(), id);
         self.keys.push(KeyState {
             key,
             nfa: self.nfa.initial_state(),
-            pending: BTreeMap::new(),
+            pending: Pending::default(),
         });
         id
     }
@@ -200,16 +224,21 @@ impl PatternOperator {
             }
         }
         let ts = event.time();
-        let key: Vec<Value> = self.key_slots.iter().map(|s| event.record.get(*s).clone()).collect();
-        let id = self.key_id(key);
+        let id = self.key_id(&event);
         if self.event_time {
             if ts <= self.watermark {
                 self.stats.late_events += 1;
                 return;
             }
             let k = &mut self.keys[id as usize];
-            k.pending.entry(ts).or_default().push(event);
-            self.timers.insert((ts, id));
+            match k.pending.first_time() {
+                // Its earlier event's timer wakes the key before this one is due.
+                Some(first) if first <= ts => {}
+                _ => {
+                    self.timers.insert((ts, id));
+                }
+            }
+            k.pending.insert(event);
         } else {
             self.advance_key(id, ts, now_ms, out);
             self.process_one(id, &event, ts, now_ms, out);
@@ -223,7 +252,9 @@ impl PatternOperator {
             return;
         }
         self.watermark = watermark;
-        let mut due = Vec::new();
+        self.round += 1;
+        let mut due = std::mem::take(&mut self.due);
+        due.clear();
         while let Some(&(t, id)) = self.timers.first() {
             if t > watermark {
                 break;
@@ -231,33 +262,35 @@ impl PatternOperator {
             self.timers.pop_first();
             due.push(id);
         }
-        due.dedup();
-        let mut seen = std::collections::HashSet::new();
-        for id in due {
-            if !seen.insert(id) {
+        self.fired.resize(self.keys.len(), 0);
+        for &id in &due {
+            // Once per key and watermark, in the order of its first timer.
+            if self.fired[id as usize] == self.round {
                 continue;
             }
+            self.fired[id as usize] = self.round;
             self.fire_key(id, watermark, now_ms, out);
         }
+        self.due = due;
     }
 
     /// FlinkCEP `onEventTime` for one key.
     fn fire_key(&mut self, id: u32, watermark: i64, now_ms: i64, out: &mut Vec<Alert>) {
-        loop {
-            let next = {
-                let k = &mut self.keys[id as usize];
-                match k.pending.first_key_value() {
-                    Some((&ts, _)) if ts <= watermark => k.pending.pop_first(),
-                    _ => None,
-                }
-            };
-            let Some((ts, events)) = next else { break };
-            self.advance_key(id, ts, now_ms, out);
-            for e in &events {
-                self.process_one(id, e, ts, now_ms, out);
+        let mut current = None;
+        while let Some(e) = self.keys[id as usize].pending.pop_due(watermark) {
+            let ts = e.time();
+            if current != Some(ts) {
+                // Time moves to each timestamp before its events.
+                current = Some(ts);
+                self.advance_key(id, ts, now_ms, out);
             }
+            self.process_one(id, &e, ts, now_ms, out);
         }
         self.advance_key(id, watermark, now_ms, out);
+        if let Some(first) = self.keys[id as usize].pending.first_time() {
+            // The events left wait for a later watermark.
+            self.timers.insert((first, id));
+        }
         // FlinkCEP resets the flag when it stores the NFA state at the end of
         // `onEventTime`; until then every processed event re-arms its timer.
         self.keys[id as usize].nfa.reset_new_start_partial_match();
@@ -267,7 +300,8 @@ impl PatternOperator {
         let mut matches = Vec::new();
         let mut timeouts = Vec::new();
         let k = &mut self.keys[id as usize];
-        self.nfa.advance_time(&mut k.nfa, ts, &mut matches, &mut timeouts);
+        self.nfa
+            .advance_time_with(&mut k.nfa, &mut self.scratch, ts, &mut matches, &mut timeouts);
         self.emit(id, matches, now_ms, out);
         self.emit_timeouts(id, timeouts, now_ms, out);
     }
@@ -275,7 +309,8 @@ impl PatternOperator {
     fn process_one(&mut self, id: u32, event: &EventRef, ts: i64, now_ms: i64, out: &mut Vec<Alert>) {
         let mut matches = Vec::new();
         let k = &mut self.keys[id as usize];
-        self.nfa.process(&mut k.nfa, event, ts, &self.preds, &mut matches);
+        self.nfa
+            .process_with(&mut k.nfa, &mut self.scratch, event, ts, &self.preds, &mut matches);
         let window = self.nfa.window_ms();
         if window > 0 && k.nfa.new_start_partial_match() {
             // As FlinkCEP's CepOperator: a partial match started (since the
@@ -325,7 +360,7 @@ impl PatternOperator {
             for e in events {
                 ids.u64(u64::from(e.position.partition)).u64(e.position.offset);
                 last_ts = last_ts.max(e.time());
-                list.push((*e.record.json()).clone());
+                list.push(event_json(&e.record));
                 if let Some(slot) = vars.get_mut(*var as usize) {
                     slot.push(&e.record);
                 }
@@ -344,5 +379,14 @@ impl PatternOperator {
         a.matched = Some(matched);
         a.timeout = timeout_at.is_some();
         a
+    }
+}
+
+/// The whole event as JSON for an alert: parsed from its bytes straight into
+/// the alert (no cached tree kept alive with the buffered event, no copy).
+fn event_json(record: &Record) -> serde_json::Value {
+    match record.bytes().map(serde_json::from_slice) {
+        Some(Ok(v)) => v,
+        _ => (*record.json()).clone(),
     }
 }
