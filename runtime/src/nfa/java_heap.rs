@@ -53,7 +53,7 @@ impl<T> JavaHeap<T> {
     /// Moves every item, in array order, to the end of `out` (the heap
     /// keeps its allocation for the items pushed next).
     pub fn drain_into(&mut self, out: &mut Vec<T>) {
-        out.extend(self.items.drain(..));
+        out.append(&mut self.items);
     }
 
     /// Takes every item out, in array order.

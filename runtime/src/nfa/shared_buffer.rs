@@ -5,6 +5,7 @@
 //! and reference counts free what no partial match can reach any more. This
 //! is FlinkCEP's shared buffer, kept in memory, so loops never copy events.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use cepheus_dsl::plan::VarId;
@@ -138,19 +139,20 @@ impl<E> SharedBuffer<E> {
             self.lock_node(prev, version);
         }
         let id = NodeId { event, var };
-        if !self.nodes.contains_key(&id) {
-            self.nodes.insert(id, Node::default());
-            if let Some(s) = self.events.get_mut(&event) {
-                s.refs += 1;
+        let node = match self.nodes.entry(id) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => {
+                if let Some(s) = self.events.get_mut(&event) {
+                    s.refs += 1;
+                }
+                v.insert(Node::default())
             }
-        }
-        if let Some(node) = self.nodes.get_mut(&id) {
-            node.edges.push(Edge {
-                target: prev,
-                version: version.clone(),
-                refs: 0,
-            });
-        }
+        };
+        node.edges.push(Edge {
+            target: prev,
+            version: version.clone(),
+            refs: 0,
+        });
         id
     }
 
