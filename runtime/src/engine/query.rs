@@ -52,7 +52,7 @@ fn pattern_key_state(
             })
         })
         .collect();
-    let pending: usize = k.pending.values().map(Vec::len).sum();
+    let pending: usize = k.pending.len();
     Some(json!({
         "kind": "pattern",
         "partial_matches": k.nfa.partial_matches(),

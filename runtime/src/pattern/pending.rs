@@ -37,6 +37,11 @@ impl Pending {
         self.events.pop_front()
     }
 
+    /// How many events wait.
+    pub(crate) fn len(&self) -> usize {
+        self.events.len()
+    }
+
     /// Per timestamp, its events in arrival order (checkpoints).
     pub(crate) fn groups(&self) -> Vec<(i64, Vec<EventRef>)> {
         let mut out: Vec<(i64, Vec<EventRef>)> = Vec::new();
