@@ -96,6 +96,19 @@ export async function overviewPage(ctx: Ctx): Promise<void> {
         Array.isArray(cps) ? kvTable("checkpoints-table", ["checkpoint"], cps.slice(-5).map((c) => [fmtValue(c)])) : jsonBlock(cps),
       );
     }
-    clear(engine, h("h2", {}, "Engine status"), jsonBlock(st));
+    const parts: (string | number)[][] = [];
+    for (const s of (st as any)?.engine?.streams ?? []) {
+      for (const p of s.partitions ?? []) {
+        const wm = typeof p.watermark === "number" && p.watermark > -8e15 && p.watermark < 8e15 ? new Date(p.watermark).toISOString() : fmtValue(p.watermark);
+        parts.push([s.name ?? p.stream, p.partition, p.next_offset ?? "", p.end_offset ?? "", wm, p.idle ? "idle" : ""]);
+      }
+    }
+    clear(
+      engine,
+      h("h2", {}, "Partitions"),
+      kvTable("partitions-table", ["stream", "partition", "next offset", "end offset", "watermark", ""], parts),
+      h("h2", {}, "Engine status"),
+      jsonBlock(st),
+    );
   });
 }
