@@ -137,6 +137,19 @@ impl Aligned {
         clamp(s + size)
     }
 
+    /// `(pane_start(ts), first_end(ts), last_end(ts))`, with one division
+    /// when the slide divides the size (tumbling windows, `sliding 5m every
+    /// 1s`: the pane is the slide, the latest window starts at the pane).
+    #[inline]
+    pub fn bounds(&self, ts: i64) -> (i64, i64, i64) {
+        if self.pane == self.slide && self.size % self.slide == 0 && safe(ts) && self.size < SAFE {
+            let s = window_start(ts, self.slide);
+            // the earliest window holding ts starts size - slide before s
+            return (s, s + self.slide, s + self.size);
+        }
+        (self.pane_start(ts), self.first_end(ts), self.last_end(ts))
+    }
+
     /// The windows holding `ts`, as Flink's `SlidingEventTimeWindows`
     /// lists them: by decreasing start.
     pub fn windows_of(&self, ts: i64) -> impl Iterator<Item = (i64, i64)> {
@@ -233,6 +246,16 @@ mod tests {
                 };
                 assert_eq!(a.end_at_or_after(x), wide_next, "{x} {size} {slide}");
                 assert_eq!(a.is_end(x), (i128::from(x) - i128::from(size)).rem_euclid(i128::from(slide)) == 0);
+            }
+        }
+    }
+
+    #[test]
+    fn bounds_equal_the_separate_computations() {
+        for (size, slide) in [(10, 10), (10, 5), (10, 4), (12, 3), (300_000, 1_000), (60_000, 60_000), (7, 3)] {
+            let a = Aligned::sliding(size, slide);
+            for ts in [-1_000_003, -17, -1, 0, 1, 9, 10, 11, 12_345, 1_700_000_000_123, i64::MAX - 3, i64::MIN + 3] {
+                assert_eq!(a.bounds(ts), (a.pane_start(ts), a.first_end(ts), a.last_end(ts)), "{ts} {size} {slide}");
             }
         }
     }

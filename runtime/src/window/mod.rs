@@ -71,11 +71,32 @@
 //! # Aggregates
 //!
 //! Incremental, exact: see [`accumulate`] for the definitions (nulls,
-//! `stddev` as Flink SQL's sample `STDDEV`, `first`/`last` by event time,
-//! `percentile` by linear interpolation). An event updates one accumulator
-//! per key: tumbling windows and sessions hold one each; sliding windows are
-//! kept as panes of `gcd(size, slide)` ([`panes`]) that are merged when a
-//! window fires, never copied into every window they belong to.
+//! `stddev` as Flink SQL's sample `STDDEV`, `first`/`last` by *arrival
+//! order* (not by event time: the first / last event the window received,
+//! null included), `percentile(x, q)` by *nearest rank*: the
+//! `ceil(q * n)`-th smallest of the `n` non-null values, clamped to
+//! `1..=n`, always one of the values, no interpolation). An event updates
+//! one accumulator per key: tumbling windows and sessions hold one each;
+//! sliding windows are kept as panes of `gcd(size, slide)` ([`panes`]) that
+//! are merged when a window fires, never copied into every window they
+//! belong to.
+//!
+//! `count_distinct` and `percentile` are **exact** (no sketches), and that
+//! costs state proportional to the data, not a constant:
+//!
+//! * `count_distinct(x)` keeps a hash set of the distinct non-null values per
+//!   window (per pane for sliding windows): 29-57 bytes per distinct value
+//!   (a bucket holds a 24-byte `Value` and a control byte; the table is
+//!   between 7/16 and 7/8 full; strings are shared with the events, not
+//!   copied). A sliding window that fires merges
+//!   its panes' sets into a scratch set: O(distinct values in the window).
+//! * `percentile(x, q)` keeps every non-null value as an `f64` per window or
+//!   pane: 8 bytes per event (plus the vector's spare capacity); firing
+//!   copies the window's values and selects the rank in O(n), so a sliding
+//!   window costs O(events in the window) per firing, once per slide.
+//!
+//! The other aggregates hold a fixed-size cell each (`count`, `sum`, `avg`,
+//! `stddev`: 8-48 bytes; `min`, `max`, `first`, `last`: one value).
 //!
 //! # Limits
 //!
@@ -87,13 +108,14 @@ pub mod accumulate;
 pub mod assign;
 pub mod count;
 mod hash;
+mod keys;
 mod operator;
 pub mod panes;
 pub mod session;
 
 use thiserror::Error;
 
-pub use operator::WindowOperator;
+pub use operator::{Firing, FiringSink, WindowOperator};
 
 #[derive(Debug, Error)]
 pub enum BuildError {

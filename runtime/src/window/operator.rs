@@ -1,36 +1,31 @@
 //! The keyed window operator: one aggregation rule over one stream.
 
-use std::borrow::Borrow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::mem::size_of;
-use std::sync::Arc;
 
-use cepheus_alerts::{Alert, WindowBounds};
+use smallvec::SmallVec;
+
+use cepheus_alerts::{Alert, AlertIdBuilder, WindowBounds};
 use cepheus_dsl::plan::{RuleBody, RulePlan, Slot, WindowKind};
 use super::accumulate::{Acc, Args, Arguments, Layout};
 use super::assign::Aligned;
 use super::count::{CountKey, CountSpec};
-use super::hash::FxBuild;
+use super::hash::FxHasher;
+use super::keys::KeyIndex;
 use super::panes::{SlidingKey, TumblingKey};
 use super::session::SessionKey;
 use super::{BuildError, WindowStats};
 use crate::event::{EventRef, Position};
 use crate::expr::{CompiledExpr, Scope};
-use crate::output::{alert, Output, RuleIdentity};
+use crate::output::{Output, RuleIdentity};
 use crate::record::Record;
 use crate::time::format_rfc3339;
 use crate::value::Value;
 
-/// A partition key: the values of the rule's `partition by` fields, shared
-/// by the key index and the key's slot.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct KeyRef(Arc<[Value]>);
-
-impl Borrow<[Value]> for KeyRef {
-    fn borrow(&self) -> &[Value] {
-        &self.0
-    }
-}
+/// A partition key: the values of the rule's `partition by` fields (one,
+/// usually: inline, no allocation; strings are shared with the events).
+type Key = SmallVec<[Value; 1]>;
 
 /// No timer armed.
 const NO_TIMER: i64 = i64::MIN;
@@ -66,6 +61,62 @@ pub(crate) struct Fire {
     pub trigger: Option<Position>,
 }
 
+/// A fired window as a [`FiringSink`] receives it: no alert is built.
+#[derive(Debug, Clone, Copy)]
+pub struct Firing<'a> {
+    /// The partition key's values, in `partition by` order.
+    pub key: &'a [Value],
+    /// `[start, end)`; a count window has the least event time and the
+    /// greatest + 1 ms.
+    pub start: i64,
+    pub end: i64,
+    /// The window fired before (an update).
+    pub update: bool,
+    /// The rule's aggregates, in the plan's order (`WindowPlan::aggregates`).
+    pub aggregates: &'a [Value],
+}
+
+/// Receives fired windows that passed `having`, instead of alerts (see
+/// [`WindowOperator::on_record_to_sink`]): for embedding the operator where
+/// the aggregates themselves are the output, and for measuring the window
+/// operator apart from alert construction.
+pub trait FiringSink {
+    fn fired(&mut self, firing: &Firing<'_>);
+}
+
+/// Where fired windows go: alerts (the service) or a [`FiringSink`].
+pub(crate) enum Out<'a> {
+    Alerts(&'a mut Vec<Alert>),
+    Sink(&'a mut dyn FiringSink),
+}
+
+impl Out<'_> {
+    fn reborrow(&mut self) -> Out<'_> {
+        match self {
+            Out::Alerts(v) => Out::Alerts(v),
+            Out::Sink(s) => Out::Sink(&mut **s),
+        }
+    }
+}
+
+/// RFC 3339 text of the last time formatted: the alerts of one watermark
+/// share their bounds and `detected_at`, so each is formatted once.
+#[derive(Debug, Default)]
+struct TimeText {
+    ms: Option<i64>,
+    text: String,
+}
+
+impl TimeText {
+    fn get(&mut self, ms: i64) -> String {
+        if self.ms != Some(ms) {
+            self.text = format_rfc3339(ms);
+            self.ms = Some(ms);
+        }
+        self.text.clone()
+    }
+}
+
 /// What a firing needs besides the key's own windows.
 pub(crate) struct Emitter {
     pub layout: Layout,
@@ -75,6 +126,12 @@ pub(crate) struct Emitter {
     scratch: Acc,
     results: Vec<Value>,
     stats: WindowStats,
+    /// A key value's JSON text (for the id), reused.
+    key_text: Vec<u8>,
+    start_text: TimeText,
+    end_text: TimeText,
+    event_time_text: TimeText,
+    detected_text: TimeText,
 }
 
 /// A firing in progress: the emitter, the key, where alerts go.
@@ -82,7 +139,7 @@ pub(crate) struct Ctx<'a> {
     pub em: &'a mut Emitter,
     key: &'a [Value],
     now_ms: i64,
-    out: &'a mut Vec<Alert>,
+    out: Out<'a>,
 }
 
 impl Ctx<'_> {
@@ -121,28 +178,71 @@ impl Ctx<'_> {
                 return;
             }
         }
-        let mut ids = em.rule.id_builder(self.key);
+        em.stats.alerts += 1;
+        let out = match &mut self.out {
+            Out::Sink(sink) => {
+                sink.fired(&Firing {
+                    key: self.key,
+                    start: fire.start,
+                    end: fire.end,
+                    update: fire.update,
+                    aggregates: &em.results,
+                });
+                return;
+            }
+            Out::Alerts(out) => out,
+        };
+        // The id of `RuleIdentity::id_builder` (each key value's JSON text),
+        // written into a reused buffer.
+        let mut ids = AlertIdBuilder::new(&em.rule.name, em.rule.version);
+        for v in self.key {
+            em.key_text.clear();
+            write_json(&mut em.key_text, v);
+            ids.str(std::str::from_utf8(&em.key_text).unwrap_or_default());
+        }
         ids.str("window").i64(fire.start).i64(fire.end);
         match fire.trigger {
             Some(p) => ids.u64(u64::from(p.partition)).u64(p.offset),
             None => ids.u64(fire.firing),
         };
-        let mut a = alert(
-            &em.rule,
-            ids.finish(),
-            self.key,
-            em.output.render(&scope),
-            fire.event_time,
-            self.now_ms,
-        );
-        a.window = Some(WindowBounds {
-            start: format_rfc3339(fire.start),
-            end: format_rfc3339(fire.end),
+        let (fields, message) = em.output.render(&scope);
+        let rule = &em.rule;
+        out.push(Alert {
+            id: ids.finish(),
+            rule: rule.name.clone(),
+            rule_version: rule.version,
+            severity: rule.severity.clone(),
+            key: rule
+                .key_names
+                .iter()
+                .zip(self.key)
+                .map(|(n, v)| (n.clone(), v.to_json()))
+                .collect(),
+            fields,
+            message,
+            event_time: em.event_time_text.get(fire.event_time),
+            detected_at: em.detected_text.get(self.now_ms),
+            matched: None,
+            window: Some(WindowBounds {
+                start: em.start_text.get(fire.start),
+                end: em.end_text.get(fire.end),
+            }),
+            timeout: false,
+            update: fire.update,
+            labels: rule.labels.clone(),
+            notify: rule.notify.clone(),
         });
-        a.update = fire.update;
-        em.stats.alerts += 1;
-        self.out.push(a);
     }
+}
+
+/// A value's JSON text, as `value.to_json().to_string()` writes it, without
+/// building a JSON value for strings.
+fn write_json(out: &mut Vec<u8>, v: &Value) {
+    let r = match v {
+        Value::Str(s) => serde_json::to_writer(&mut *out, &**s),
+        other => serde_json::to_writer(&mut *out, &other.to_json()),
+    };
+    debug_assert!(r.is_ok(), "writing JSON into memory cannot fail");
 }
 
 /// The scope of `having` and `emit`: the key, the aggregates, the bounds.
@@ -207,7 +307,9 @@ pub(crate) trait KeyState: Default {
 
 #[derive(Debug, Clone)]
 struct KeySlot<K> {
-    key: KeyRef,
+    key: Key,
+    /// The key's hash in the [`KeyIndex`].
+    hash: u32,
     /// The key's one timer (event or processing time), or [`NO_TIMER`].
     timer: i64,
     windows: K,
@@ -274,7 +376,7 @@ struct Core<K: KeyState> {
     args: Arguments,
     keys: Vec<Option<KeySlot<K>>>,
     free: Vec<u32>,
-    index: HashMap<KeyRef, u32, FxBuild>,
+    index: KeyIndex,
     timers: Timers,
     /// Event time: the watermark. Processing time: the clock.
     time: i64,
@@ -294,7 +396,7 @@ impl<K: KeyState> Core<K> {
             args: c.args,
             keys: Vec::new(),
             free: Vec::new(),
-            index: HashMap::default(),
+            index: KeyIndex::default(),
             timers: Timers::default(),
             time: i64::MIN,
             seq: 0,
@@ -318,32 +420,35 @@ impl<K: KeyState> Core<K> {
     fn state_bytes(&self) -> usize {
         let mut b = self.keys.capacity() * size_of::<Option<KeySlot<K>>>()
             + self.free.capacity() * size_of::<u32>()
-            // hashbrown: (key, id) per bucket plus a control byte, ~8/7 load
-            + self.index.capacity() * (size_of::<(KeyRef, u32)>() + 1) * 8 / 7
+            + self.index.bytes()
             + self.timers.bytes();
         for k in self.keys.iter().flatten() {
-            // the key's values, shared by the index and the slot
-            b += 2 * size_of::<usize>() + k.key.0.len() * size_of::<Value>();
+            if k.key.spilled() {
+                b += k.key.capacity() * size_of::<Value>();
+            }
             b += k.windows.heap_bytes();
         }
         b
     }
 
     fn key_id(&mut self, record: &Record) -> u32 {
-        let found = match self.key_slots[..] {
-            [slot] => self.index.get(std::slice::from_ref(record.get(slot))).copied(),
-            [] => self.index.get(&[][..]).copied(),
-            _ => {
-                let key: Vec<Value> = self.key_slots.iter().map(|s| record.get(*s).clone()).collect();
-                self.index.get(&key[..]).copied()
-            }
-        };
+        let mut h = FxHasher::default();
+        for s in &self.key_slots {
+            record.get(*s).hash(&mut h);
+        }
+        let hash = h.finish() as u32;
+        let (keys, key_slots) = (&self.keys, &self.key_slots);
+        let found = self.index.find(hash, |id| {
+            keys.get(id as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|k| k.key.iter().zip(key_slots).all(|(v, s)| v == record.get(*s)))
+        });
         if let Some(id) = found {
             return id;
         }
-        let key = KeyRef(self.key_slots.iter().map(|s| record.get(*s).clone()).collect());
         let slot = KeySlot {
-            key: key.clone(),
+            key: self.key_slots.iter().map(|s| record.get(*s).clone()).collect(),
+            hash,
             timer: NO_TIMER,
             windows: K::default(),
         };
@@ -357,13 +462,13 @@ impl<K: KeyState> Core<K> {
                 (self.keys.len() - 1) as u32
             }
         };
-        self.index.insert(key, id);
+        self.index.insert(hash, id);
         id
     }
 
     fn remove_key(&mut self, id: u32) {
         if let Some(slot) = self.keys.get_mut(id as usize).and_then(Option::take) {
-            self.index.remove(&slot.key.0[..]);
+            self.index.remove(slot.hash, id);
             self.free.push(id);
         }
     }
@@ -380,7 +485,7 @@ impl<K: KeyState> Core<K> {
         self.timers.push(t, id);
     }
 
-    fn on_record(&mut self, record: &Record, position: Position, now_ms: i64, out: &mut Vec<Alert>) {
+    fn on_record(&mut self, record: &Record, position: Position, now_ms: i64, out: &mut Out<'_>) {
         let em = &mut self.em;
         em.stats.events += 1;
         if let Some(f) = &self.filter {
@@ -422,9 +527,9 @@ impl<K: KeyState> Core<K> {
         };
         let mut ctx = Ctx {
             em: &mut self.em,
-            key: &slot.key.0,
+            key: &slot.key,
             now_ms,
-            out,
+            out: out.reborrow(),
         };
         let result = slot.windows.add(&self.spec, &el, time, lateness, cap, &mut ctx);
         drop(args);
@@ -445,7 +550,7 @@ impl<K: KeyState> Core<K> {
         }
     }
 
-    fn advance(&mut self, to: i64, now_ms: i64, out: &mut Vec<Alert>) {
+    fn advance(&mut self, to: i64, now_ms: i64, out: &mut Out<'_>) {
         if to <= self.time {
             return;
         }
@@ -461,7 +566,7 @@ impl<K: KeyState> Core<K> {
         }
     }
 
-    fn on_timer(&mut self, id: u32, t: i64, now_ms: i64, out: &mut Vec<Alert>) {
+    fn on_timer(&mut self, id: u32, t: i64, now_ms: i64, out: &mut Out<'_>) {
         let Some(slot) = self.keys.get_mut(id as usize).and_then(Option::as_mut) else {
             return;
         };
@@ -471,9 +576,9 @@ impl<K: KeyState> Core<K> {
         slot.timer = NO_TIMER;
         let mut ctx = Ctx {
             em: &mut self.em,
-            key: &slot.key.0,
+            key: &slot.key,
             now_ms,
-            out,
+            out: out.reborrow(),
         };
         match slot.windows.on_timer(&self.spec, t, self.lateness, &mut ctx) {
             Some(n) => {
@@ -573,6 +678,11 @@ impl WindowOperator {
                 output,
                 scratch,
                 stats: WindowStats::default(),
+                key_text: Vec::new(),
+                start_text: TimeText::default(),
+                end_text: TimeText::default(),
+                event_time_text: TimeText::default(),
+                detected_text: TimeText::default(),
             },
         };
         let inner = match w.kind {
@@ -666,7 +776,15 @@ impl WindowOperator {
     /// [`WindowOperator::on_event`] on a record and its position, without an
     /// `Arc`: the operator keeps no events, only accumulators.
     pub fn on_record(&mut self, record: &Record, position: Position, now_ms: i64, out: &mut Vec<Alert>) {
-        with_core!(&mut self.inner, c => c.on_record(record, position, now_ms, out))
+        let mut out = Out::Alerts(out);
+        with_core!(&mut self.inner, c => c.on_record(record, position, now_ms, &mut out))
+    }
+
+    /// [`WindowOperator::on_record`], handing fired windows to `sink`
+    /// (aggregates, no alert).
+    pub fn on_record_to_sink(&mut self, record: &Record, position: Position, now_ms: i64, sink: &mut dyn FiringSink) {
+        let mut out = Out::Sink(sink);
+        with_core!(&mut self.inner, c => c.on_record(record, position, now_ms, &mut out))
     }
 
     /// Moves event time to `watermark`: windows whose end - 1 it reaches
@@ -674,17 +792,29 @@ impl WindowOperator {
     /// fire in time order; keys due at the same time in an order that
     /// depends only on the input. Ignored in processing time.
     pub fn on_watermark(&mut self, watermark: i64, now_ms: i64, out: &mut Vec<Alert>) {
-        with_core!(&mut self.inner, c => if c.event_time {
-            c.advance(watermark, now_ms, out)
-        })
+        self.advance(true, watermark, now_ms, &mut Out::Alerts(out))
+    }
+
+    /// [`WindowOperator::on_watermark`], handing fired windows to `sink`.
+    pub fn on_watermark_to_sink(&mut self, watermark: i64, now_ms: i64, sink: &mut dyn FiringSink) {
+        self.advance(true, watermark, now_ms, &mut Out::Sink(sink))
     }
 
     /// Moves the processing-time clock to `clock_ms`: windows whose end - 1
     /// it reaches fire and are removed. `now_ms` stamps `detected_at`.
     /// Ignored in event time. A bounded run ends with `clock_ms = i64::MAX`.
     pub fn on_processing_time(&mut self, clock_ms: i64, now_ms: i64, out: &mut Vec<Alert>) {
-        with_core!(&mut self.inner, c => if !c.event_time {
-            c.advance(clock_ms, now_ms, out)
+        self.advance(false, clock_ms, now_ms, &mut Out::Alerts(out))
+    }
+
+    /// [`WindowOperator::on_processing_time`], handing fired windows to `sink`.
+    pub fn on_processing_time_to_sink(&mut self, clock_ms: i64, now_ms: i64, sink: &mut dyn FiringSink) {
+        self.advance(false, clock_ms, now_ms, &mut Out::Sink(sink))
+    }
+
+    fn advance(&mut self, event_time: bool, to: i64, now_ms: i64, out: &mut Out<'_>) {
+        with_core!(&mut self.inner, c => if c.event_time == event_time {
+            c.advance(to, now_ms, out)
         })
     }
 }

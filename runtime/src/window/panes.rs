@@ -213,7 +213,8 @@ impl<A: Array<Item = Pane>> AlignedKey<A> {
     /// Whether an element at `ts` is too late for all its windows.
     #[inline]
     pub fn too_late(g: &Aligned, ts: i64, time: i64, lateness: i64) -> bool {
-        cleanup_time(g.last_end(ts).saturating_sub(1), lateness) <= time
+        // Not behind the watermark: its latest window ends after it.
+        ts <= time && cleanup_time(g.last_end(ts).saturating_sub(1), lateness) <= time
     }
 
     /// Adds an element not [`AlignedKey::too_late`]; fires the windows it
@@ -227,7 +228,7 @@ impl<A: Array<Item = Pane>> AlignedKey<A> {
         cap: Option<usize>,
         ctx: &mut Ctx<'_>,
     ) -> Result<i64, Drop> {
-        let ps = g.pane_start(el.ts);
+        let (ps, first_end, last_end) = g.bounds(el.ts);
         let layout: &Layout = &ctx.em.layout;
         let live = self.panes.live();
         let i = match live.last() {
@@ -245,8 +246,6 @@ impl<A: Array<Item = Pane>> AlignedKey<A> {
         };
         layout.add(&mut self.panes.live_mut()[i].acc, el.args, el.seq);
 
-        let first_end = g.first_end(el.ts);
-        let last_end = g.last_end(el.ts);
         if first_end.saturating_sub(1) <= time {
             // Some of its windows are already past their end: those still
             // alive fire again now, newest start first (Flink's order).
@@ -261,8 +260,14 @@ impl<A: Array<Item = Pane>> AlignedKey<A> {
                 self.fire(start, end, fired, ctx);
             }
         }
-        // Its earliest window still to fire on time, else its cleanup.
-        let pending = g.end_at_or_after(time.saturating_add(2)).max(first_end);
+        // Its earliest window still to fire on time, else its cleanup. (When
+        // `first_end - 1 > time`, `first_end` is that window: no window end
+        // lies in `[time + 2, first_end)` that holds the element.)
+        let pending = if first_end.saturating_sub(1) > time {
+            first_end
+        } else {
+            g.end_at_or_after(time.saturating_add(2)).max(first_end)
+        };
         Ok(if pending <= last_end && pending.saturating_sub(1) > time {
             pending - 1
         } else {
