@@ -24,6 +24,7 @@ import java.lang.management.MemoryMXBean;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
 import java.lang.management.MemoryUsage;
+import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -178,6 +179,8 @@ public final class WindowBench {
 
     static final class Run {
         long events, fired, elapsedNanos, peakHeap, peakHeapAfterGc, retainedHeap, stateEntries, timers;
+        /** CPU time over the timed part: this (the operator's) thread, and the whole JVM (GC, JIT too). */
+        long threadCpuNanos = -1, processCpuNanos = -1;
         double checksumCount, checksumSum;
     }
 
@@ -269,6 +272,12 @@ public final class WindowBench {
             r.put("checksum_sum", main.checksumSum);
             r.put("elapsed_ms", main.elapsedNanos / 1e6);
             r.put("events_per_sec", main.events / (main.elapsedNanos / 1e9));
+            if (main.threadCpuNanos >= 0) {
+                r.put("thread_cpu_ms", main.threadCpuNanos / 1e6);
+            }
+            if (main.processCpuNanos >= 0) {
+                r.put("process_cpu_ms", main.processCpuNanos / 1e6);
+            }
             r.put("peak_heap_bytes", main.peakHeap);
             r.put("peak_heap_after_gc_bytes", main.peakHeapAfterGc);
             r.put("retained_heap_bytes", main.retainedHeap);
@@ -310,8 +319,7 @@ public final class WindowBench {
         fired = 0;
         checksumCount = 0;
         checksumSum = 0;
-        System.gc();
-        long baseline = usedHeap();
+        long baseline = settledHeap();
         sampler.reset();
         WindowOp.Op<Void> h =
                 fn.equals("aggregate")
@@ -320,6 +328,8 @@ public final class WindowBench {
         Run r = new Run();
         r.events = events.size();
         try {
+            long cpu0 = threadCpu();
+            long proc0 = processCpu();
             long start = System.nanoTime();
             long wm = Long.MIN_VALUE;
             long maxTs = Long.MIN_VALUE;
@@ -339,15 +349,26 @@ public final class WindowBench {
                 }
             }
             long mid = System.nanoTime();
+            long cpuMid = threadCpu();
+            long procMid = processCpu();
             // untimed: the operator's state before the final watermark
             r.stateEntries = h.harness.numKeyedStateEntries();
             r.timers = h.harness.numEventTimeTimers();
-            System.gc();
-            r.retainedHeap = Math.max(0, usedHeap() - baseline);
+            r.retainedHeap = Math.max(0, settledHeap() - baseline);
+            long cpuResume = threadCpu();
+            long procResume = processCpu();
             long resume = System.nanoTime();
             h.watermark(Long.MAX_VALUE);
             long end = System.nanoTime();
+            long cpuEnd = threadCpu();
+            long procEnd = processCpu();
             r.elapsedNanos = (mid - start) + (end - resume);
+            if (cpu0 >= 0 && cpuEnd >= 0) {
+                r.threadCpuNanos = (cpuMid - cpu0) + (cpuEnd - cpuResume);
+            }
+            if (proc0 >= 0 && procEnd >= 0) {
+                r.processCpuNanos = (procMid - proc0) + (procEnd - procResume);
+            }
             r.peakHeap = Math.max(0, sampler.peak - baseline);
             r.peakHeapAfterGc = Math.max(0, sampler.peakAfterGc - baseline);
             r.fired = fired;
@@ -357,6 +378,34 @@ public final class WindowBench {
             h.close();
         }
         return r;
+    }
+
+    /** CPU nanoseconds of the calling thread, or -1 if the JVM cannot tell. */
+    static long threadCpu() {
+        ThreadMXBean t = ManagementFactory.getThreadMXBean();
+        return t.isCurrentThreadCpuTimeSupported() ? t.getCurrentThreadCpuTime() : -1;
+    }
+
+    /** CPU nanoseconds of the whole JVM process (all threads), or -1. */
+    static long processCpu() {
+        java.lang.management.OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean) {
+            return ((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime();
+        }
+        return -1;
+    }
+
+    /**
+     * Used heap after full collections: the least of three GC-then-measure rounds, so that garbage
+     * a single collection leaves (e.g. of the warm-up run) does not count as live state.
+     */
+    static long settledHeap() {
+        long best = Long.MAX_VALUE;
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            best = Math.min(best, usedHeap());
+        }
+        return best;
     }
 
     static long usedHeap() {
