@@ -65,7 +65,7 @@ fn check_grafana_model(rel: &str, dash: &Json) -> Vec<String> {
         err(format!("schemaVersion is {}, these checks are for 39", dash["schemaVersion"]));
     }
     for field in ["title", "uid"] {
-        if !dash[field].as_str().is_some_and(|s| !s.is_empty()) {
+        if dash[field].as_str().unwrap_or_default().is_empty() {
             err(format!("missing string field {field}"));
         }
     }
