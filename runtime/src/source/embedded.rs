@@ -28,7 +28,7 @@ use crate::record::{DecodeError, Decoder};
 use crate::state::key_group::{encode_key, stable_hash};
 use crate::value::Value;
 
-/// One index entry per this many offsets.
+/// One index entry per this many offsets (a power of two).
 pub const INDEX_EVERY: u64 = 256;
 
 struct Writer {
@@ -258,7 +258,7 @@ impl EmbeddedStream {
             let mut pos = w.len;
             let mut off = first;
             for line in buf.split_inclusive(|&b| b == b'\n') {
-                if off % INDEX_EVERY == 0 {
+                if off & (INDEX_EVERY - 1) == 0 {
                     w.index.push(pos);
                 }
                 pos += line.len() as u64;
@@ -346,7 +346,7 @@ fn open_partition(path: &Path, stream: &str, p: u32) -> Result<Partition, Source
             if n == 0 || line.last() != Some(&b'\n') {
                 break;
             }
-            if offsets % INDEX_EVERY == 0 {
+            if offsets & (INDEX_EVERY - 1) == 0 {
                 index.push(pos);
             }
             pos += n as u64;
