@@ -16,3 +16,4 @@ pub mod engine;
 pub mod metrics;
 pub mod source;
 pub mod task;
+pub mod kafka;
