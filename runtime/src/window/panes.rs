@@ -111,7 +111,9 @@ pub(crate) struct AlignedKey<A: Array<Item = Pane>> {
     panes: PaneBuf<A>,
     /// Windows that fired and are still alive (only with allowed lateness):
     /// (end, times fired), by end. A late element's re-firing is an update
-    /// and has the next firing number.
+    /// and has the next firing number. Boxed: 8 bytes in every key's slot
+    /// instead of a 24-byte `Vec`, for state that only lateness creates.
+    #[allow(clippy::box_collection)]
     fired: Option<Box<Vec<(i64, u32)>>>,
 }
 
@@ -129,6 +131,7 @@ impl<A: Array<Item = Pane>> Default for AlignedKey<A> {
 
 /// Counts a firing of the window ending at `end`; returns how many times it
 /// fired before.
+#[allow(clippy::box_collection)]
 fn count_firing(fired: &mut Option<Box<Vec<(i64, u32)>>>, end: i64) -> u32 {
     let f = fired.get_or_insert_with(Default::default);
     match f.binary_search_by_key(&end, |x| x.0) {
