@@ -138,7 +138,7 @@ impl Outbox {
     /// Suppressed alerts, oldest first; of one rule if given (key prefix).
     pub fn suppressed(&self, rule: Option<&str>) -> Result<Vec<SuppressedAlert>, DeliveryError> {
         let all: Vec<(String, u64, SuppressedAlert)> = self.scan(SUPPRESSED)?;
-        Ok(all.into_iter().filter(|(r, _, _)| rule.map_or(true, |x| x == r)).map(|(_, _, s)| s).collect())
+        Ok(all.into_iter().filter(|(r, _, _)| match rule { Some(x) => x == r, None => true }).map(|(_, _, s)| s).collect())
     }
 
     pub fn suppress_state(&self) -> Result<Vec<(String, Last)>, DeliveryError> {

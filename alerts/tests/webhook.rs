@@ -31,7 +31,7 @@ async fn signed_delivery_with_rotation_and_dedup() {
     assert_eq!(rx.state.bad_signatures.load(Ordering::SeqCst), 0);
     assert_eq!(rx.state.duplicates(), 0);
     assert_eq!(rx.state.requests.load(Ordering::SeqCst), 50);
-    let body = &rx.state.bodies.lock().unwrap()[0];
+    let body = rx.state.bodies.lock().unwrap()[0].clone();
     assert_eq!(body["rule"], "card_testing");
     assert_eq!(metric(&reg, "cepheus_alerts_delivered_total", &[("sink", "hook"), ("outcome", "success")]), 50.0);
     assert_eq!(metric(&reg, "cepheus_alerts_delivered_total", &[("sink", "hook"), ("outcome", "duplicate")]), 50.0);
