@@ -1,4 +1,5 @@
-//! Command-line interface: `cepheus rules check|fmt|explain`, `cepheus run`.
+//! Command-line interface: `cepheus rules check|fmt|explain|push|list|test`,
+//! `cepheus run`, `cepheus serve`, `cepheus alerts tail`.
 
 mod rules;
 mod run;
@@ -24,6 +25,47 @@ enum Command {
     /// Run rules over a file of events (NDJSON) and print the alerts, one
     /// JSON object per line. The run ends with a final watermark at +infinity.
     Run(run::RunArgs),
+    /// Work with the alerts of a running server.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+}
+
+/// Where a running server is (for the commands that talk to one).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// The server's REST address.
+    #[arg(long, env = "CEPHEUS_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// A bearer token from the server's config.
+    #[arg(long, env = "CEPHEUS_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+impl ServerArgs {
+    fn target(&self) -> cepheus::client::Target {
+        cepheus::client::Target {
+            server: self.server.clone(),
+            token: self.token.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum AlertsCommand {
+    /// Print live alerts, one JSON line each, until interrupted.
+    Tail {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Only this rule's alerts.
+        #[arg(long)]
+        rule: Option<String>,
+        /// Only these severities (comma list).
+        #[arg(long)]
+        severity: Option<String>,
+        /// Stop after this many alerts.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,6 +93,36 @@ enum RulesCommand {
         #[arg(long)]
         rule: Option<String>,
     },
+    /// Store every rule of the files on a running server (new rules or new
+    /// versions); they run within a second.
+    Push {
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Store them disabled.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// List the rules stored on a running server.
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Backtest a rule on a running server over a file of events (NDJSON):
+    /// prints the alerts it would have given; nothing is notified.
+    Test {
+        file: PathBuf,
+        #[arg(long)]
+        events: PathBuf,
+        /// The rule, when the file holds several.
+        #[arg(long)]
+        rule: Option<String>,
+        /// `detected_at` of the alerts (RFC 3339); default: now.
+        #[arg(long)]
+        now: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -77,6 +149,8 @@ pub enum CliError {
     Batch(#[from] cepheus_runtime::batch::BatchError),
     #[error("writing output: {0}")]
     Output(#[from] std::io::Error),
+    #[error(transparent)]
+    Client(#[from] cepheus::client::ClientError),
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
@@ -85,8 +159,35 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Rules(RulesCommand::Fmt { files, check }) => rules::fmt(&files, check),
         Command::Rules(RulesCommand::Explain { file, rule }) => rules::explain(&file, rule.as_deref()),
         Command::Run(args) => run::run(args),
+        Command::Rules(RulesCommand::Push { files, server, disabled }) => {
+            Ok(exit(cepheus::client::push(&server.target(), &files, disabled)?))
+        }
+        Command::Rules(RulesCommand::List { server }) => {
+            cepheus::client::list(&server.target())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rules(RulesCommand::Test { file, events, rule, now, server }) => Ok(exit(cepheus::client::test(
+            &server.target(),
+            &file,
+            rule.as_deref(),
+            &events,
+            now.as_deref(),
+        )?)),
+        Command::Alerts(AlertsCommand::Tail { server, rule, severity, limit }) => {
+            cepheus::client::tail(&server.target(), rule.as_deref(), severity.as_deref(), limit)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
+
+fn exit(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 
 pub(crate) fn read(path: &std::path::Path) -> Result<String, CliError> {
     std::fs::read_to_string(path).map_err(|source| CliError::Read {
