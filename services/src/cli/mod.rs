@@ -25,6 +25,15 @@ enum Command {
     /// Run rules over a file of events (NDJSON) and print the alerts, one
     /// JSON object per line. The run ends with a final watermark at +infinity.
     Run(run::RunArgs),
+    /// Run the service: REST and gRPC APIs over the engine.
+    Serve {
+        /// TOML config (embedded defaults < this file < CEPHEUS__* env).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Restore from this savepoint instead of the newest checkpoints.
+        #[arg(long)]
+        from_savepoint: Option<String>,
+    },
     /// Work with the alerts of a running server.
     #[command(subcommand)]
     Alerts(AlertsCommand),
@@ -151,6 +160,10 @@ pub enum CliError {
     Output(#[from] std::io::Error),
     #[error(transparent)]
     Client(#[from] cepheus::client::ClientError),
+    #[error(transparent)]
+    Config(#[from] cepheus::config::ConfigError),
+    #[error(transparent)]
+    Serve(#[from] cepheus::serve::ServeError),
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
@@ -173,11 +186,26 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
             &events,
             now.as_deref(),
         )?)),
+        Command::Serve { config, from_savepoint } => serve(config, from_savepoint),
         Command::Alerts(AlertsCommand::Tail { server, rule, severity, limit }) => {
             cepheus::client::tail(&server.target(), rule.as_deref(), severity.as_deref(), limit)?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn serve(config: Option<PathBuf>, from_savepoint: Option<String>) -> Result<ExitCode, CliError> {
+    let config = cepheus::config::Config::load(config.as_deref())?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let opts = cepheus::serve::ServeOptions { from_savepoint };
+    rt.block_on(cepheus::serve::run(config, opts, cepheus::serve::signal()))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn exit(ok: bool) -> ExitCode {
