@@ -27,7 +27,7 @@ impl AlertFilter {
             && self.key.iter().all(|(k, v)| {
                 a.key.get(k).is_some_and(|x| match x {
                     serde_json::Value::String(s) => s == v,
-                    other => other.to_string() == *v,
+                    other => serde_json::from_str::<serde_json::Value>(v).is_ok_and(|p| p == *other),
                 })
             })
     }

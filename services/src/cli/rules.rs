@@ -73,7 +73,7 @@ pub fn fmt(files: &[PathBuf], check_only: bool) -> Result<ExitCode, CliError> {
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-pub fn explain(path: &PathBuf, rule: Option<&str>) -> Result<ExitCode, CliError> {
+pub fn explain(path: &std::path::Path, rule: Option<&str>) -> Result<ExitCode, CliError> {
     let src = read(path)?;
     let name = path.display().to_string();
     let compiled = cepheus_dsl::compile(&src, &Catalog::new());
