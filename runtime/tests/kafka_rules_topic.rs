@@ -38,7 +38,7 @@ fn rules_are_broadcast_to_every_reader_and_compacted() {
         .config("min.cleanable.dirty.ratio", "0.01")
         .config("delete.retention.ms", "100");
     let admin = KafkaAdmin::new(&conn).unwrap();
-    assert!(admin.ensure_topics(&[spec.clone()]).unwrap()[0].created);
+    assert!(admin.ensure_topics(std::slice::from_ref(&spec)).unwrap()[0].created);
     assert!(!admin.ensure_topics(&[spec]).unwrap()[0].created);
 
     let writer = RulesWriter::new(&conn).unwrap();

@@ -59,7 +59,7 @@ impl KafkaAdmin {
         cfg.set("allow.auto.create.topics", "false");
         let client = cfg
             .create()
-            .map_err(|source| KafkaError::ClientConfig { what: "the admin client".into(), source })?;
+            .map_err(|source| KafkaError::ClientConfig { what: "the admin client".into(), source: Box::new(source) })?;
         Ok(KafkaAdmin { client, brokers: conn.brokers.clone(), timeout: Duration::from_secs(30) })
     }
 

@@ -69,7 +69,7 @@ impl StreamConsumer {
         };
         let consumer = Arc::new(
             BaseConsumer::from_config_and_context(&cfg, context)
-                .map_err(|source| KafkaError::ClientConfig { what: format!("the consumer of '{stream}'"), source })?,
+                .map_err(|source| KafkaError::ClientConfig { what: format!("the consumer of '{stream}'"), source: Box::new(source) })?,
         );
         // Cannot fail: the lock was created empty just above.
         let _ = consumer.context().consumer.set(Arc::downgrade(&consumer));

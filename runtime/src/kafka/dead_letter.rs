@@ -64,7 +64,7 @@ impl DeadLetterProducer {
         cfg.set("acks", "all").set("enable.idempotence", "true").set("linger.ms", "5");
         let producer = cfg
             .create_with_context(CountFailures::default())
-            .map_err(|source| KafkaError::ClientConfig { what: "the dead-letter producer".into(), source })?;
+            .map_err(|source| KafkaError::ClientConfig { what: "the dead-letter producer".into(), source: Box::new(source) })?;
         Ok(DeadLetterProducer {
             producer,
             prefix: conn.prefix.clone(),

@@ -19,9 +19,9 @@ pub enum ErrorKind {
 #[derive(Debug, Error)]
 pub enum KafkaError {
     #[error("kafka: client setting rejected for {what}: {source}; check the [kafka] client overrides")]
-    ClientConfig { what: String, #[source] source: RdKafkaError },
+    ClientConfig { what: String, #[source] source: Box<RdKafkaError> },
     #[error("kafka: {what} on brokers {brokers}: {source}; is the broker running (deploy/local/kafka.sh status)?")]
-    Broker { what: String, brokers: String, #[source] source: RdKafkaError },
+    Broker { what: String, brokers: String, #[source] source: Box<RdKafkaError> },
     #[error("kafka: topic '{topic}' exists but {problem}; {fix}")]
     TopicMismatch { topic: String, problem: String, fix: String },
     #[error("kafka: topic '{0}' does not exist; create it or check the stream's `topic` setting")]
@@ -52,7 +52,7 @@ impl KafkaError {
     }
 
     pub(crate) fn broker(what: impl Into<String>, brokers: &str, source: RdKafkaError) -> Self {
-        KafkaError::Broker { what: what.into(), brokers: brokers.to_string(), source }
+        KafkaError::Broker { what: what.into(), brokers: brokers.to_string(), source: Box::new(source) }
     }
 }
 

@@ -59,7 +59,7 @@ impl Repartitioner {
             .set("linger.ms", "5");
         let producer = cfg
             .create_with_context(CountFailures::default())
-            .map_err(|source| KafkaError::ClientConfig { what: format!("the repartitioner of '{topic}'"), source })?;
+            .map_err(|source| KafkaError::ClientConfig { what: format!("the repartitioner of '{topic}'"), source: Box::new(source) })?;
         Ok(Repartitioner {
             producer,
             topic,

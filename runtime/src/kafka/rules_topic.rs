@@ -47,7 +47,7 @@ impl RulesWriter {
         cfg.set("acks", "all").set("enable.idempotence", "true").set("linger.ms", "0");
         let producer = cfg
             .create()
-            .map_err(|source| KafkaError::ClientConfig { what: "the rules writer".into(), source })?;
+            .map_err(|source| KafkaError::ClientConfig { what: "the rules writer".into(), source: Box::new(source) })?;
         Ok(RulesWriter { producer, topic: names::rules_topic(&conn.prefix), brokers: conn.brokers.clone() })
     }
 
@@ -114,7 +114,7 @@ impl RulesReader {
             .set("allow.auto.create.topics", "false");
         let consumer: BaseConsumer = cfg
             .create()
-            .map_err(|source| KafkaError::ClientConfig { what: "the rules reader".into(), source })?;
+            .map_err(|source| KafkaError::ClientConfig { what: "the rules reader".into(), source: Box::new(source) })?;
         let partitions = admin::partition_count(consumer.client(), &topic, &conn.brokers, Duration::from_secs(5))?;
         let mut tpl = TopicPartitionList::new();
         for p in 0..partitions {
