@@ -77,7 +77,8 @@ pub async fn run(config: Config, opts: ServeOptions, shutdown: impl Future<Outpu
         ));
     }
     let metrics = Metrics::new().map_err(|e| ServeError::Internal(format!("metrics registry: {e}")))?;
-    let catalog = RuleCatalog::new(&config.streams, None).map_err(|e| ServeError::Config(e.to_string()))?;
+    let sinks = config.delivery.as_ref().map(|d| d.sinks.keys().cloned().collect());
+    let catalog = RuleCatalog::new(&config.streams, sinks).map_err(|e| ServeError::Config(e.to_string()))?;
     std::fs::create_dir_all(&config.engine.state_dir)
         .map_err(|e| ServeError::Config(format!("engine.state_dir {}: {e}", config.engine.state_dir.display())))?;
     let store = RuleStore::open(&config.engine.state_dir).map_err(|e| ServeError::Config(e.to_string()))?;
@@ -137,7 +138,17 @@ pub async fn run(config: Config, opts: ServeOptions, shutdown: impl Future<Outpu
     // The engine restores from its checkpoints: slow, blocking work.
     let engine_cfg = engine_config(&config);
     let registry = metrics.registry.clone();
-    let output: Arc<dyn cepheus_alerts::AlertOutput> = Arc::new(crate::engine_adapter::LogOutput);
+    let delivery = match config.delivery.clone() {
+        Some(d) => Some(
+            cepheus_alerts::Delivery::open(d, &config.engine.state_dir.join("delivery"), &metrics.registry)
+                .map_err(|e| ServeError::Delivery(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let output: Arc<dyn cepheus_alerts::AlertOutput> = match &delivery {
+        Some(d) => d.clone(),
+        None => Arc::new(crate::engine_adapter::LogOutput),
+    };
     let from = opts.from_savepoint.clone();
     let engine = tokio::task::spawn_blocking(move || match from {
         Some(name) => Engine::start_from_savepoint(engine_cfg, &name, output, &registry),
@@ -164,6 +175,9 @@ pub async fn run(config: Config, opts: ServeOptions, shutdown: impl Future<Outpu
         tracing::warn!("requests still open after 10 s; stopping anyway");
     }
     svc.shutdown().await.map_err(|e| ServeError::Engine(e.message))?;
+    if let Some(d) = delivery {
+        d.shutdown().await;
+    }
     tracing::info!("stopped after a final checkpoint");
     Ok(())
 }

@@ -17,7 +17,7 @@ const DEFAULTS: &str = include_str!("defaults.toml");
 /// Partitions of an embedded stream that does not say.
 pub const DEFAULT_PARTITIONS: u32 = 4;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Rule files loaded at start (each rule becomes a stored, enabled rule
@@ -29,6 +29,9 @@ pub struct Config {
     pub streams: Vec<StreamConfig>,
     /// Present: streams read Kafka topics. Absent: the embedded log.
     pub kafka: Option<KafkaSection>,
+    /// Sinks and the durable outbox (cepheus-alerts). Absent: alerts go to
+    /// the log (and to the API's recent list and live streams).
+    pub delivery: Option<cepheus_alerts::DeliveryConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -258,6 +261,17 @@ mod tests {
     fn missing_file_is_an_error() {
         let e = Config::load_with_env(Some(Path::new("/nonexistent/c.toml")), env(&[])).expect_err("missing");
         assert!(e.to_string().contains("no such file"));
+    }
+
+    #[test]
+    fn delivery_section_is_the_alerts_crate_config() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "[delivery]\ndefault_sinks = []\n").expect("write");
+        let c = Config::load_with_env(Some(&f), env(&[])).expect("loads");
+        assert!(c.delivery.is_some_and(|d| d.default_sinks.is_empty()));
+        std::fs::write(&f, "[delivery]\nnope = 1\n").expect("write");
+        assert!(Config::load_with_env(Some(&f), env(&[])).expect_err("unknown").to_string().contains("nope"));
     }
 
     #[test]
