@@ -145,6 +145,9 @@ pub async fn run(config: Config, opts: ServeOptions, shutdown: impl Future<Outpu
         ),
         None => None,
     };
+    if let Some(d) = &delivery {
+        svc.attach_delivery(Arc::clone(d));
+    }
     let output: Arc<dyn cepheus_alerts::AlertOutput> = match &delivery {
         Some(d) => d.clone(),
         None => Arc::new(crate::engine_adapter::LogOutput),

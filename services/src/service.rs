@@ -31,6 +31,9 @@ pub struct Service {
     pub tokens: Tokens,
     pub recent: Recent,
     engine: OnceLock<Arc<dyn Runtime>>,
+    /// Alert delivery, when `[delivery]` is configured: it applies each
+    /// rule's `suppress` period, so it learns them at every reload.
+    delivery: OnceLock<Arc<cepheus_alerts::Delivery>>,
     ready: AtomicBool,
     /// Serialises store changes with their reload, so the engine sees the
     /// active sets in the order they were stored.
@@ -73,12 +76,19 @@ impl Service {
             tokens,
             recent,
             engine: OnceLock::new(),
+            delivery: OnceLock::new(),
             ready: AtomicBool::new(false),
             write: tokio::sync::Mutex::new(HashMap::new()),
             live,
             broken: Default::default(),
             stopping: tokio::sync::watch::channel(false).0,
         }
+    }
+
+    /// Installs alert delivery (before the engine, so the first reload
+    /// already tells it the rules' `suppress` periods).
+    pub fn attach_delivery(&self, delivery: Arc<cepheus_alerts::Delivery>) {
+        let _ = self.delivery.set(delivery);
     }
 
     /// Not ready any more; live streams end.
@@ -311,6 +321,14 @@ impl Service {
             specs.push(RuleSpec { id, version, source, plan });
         }
         let n = specs.len();
+        if let Some(delivery) = self.delivery.get() {
+            // Alerts carry the rule's name; `suppress` is per rule and key.
+            let periods = specs
+                .iter()
+                .filter_map(|s| s.plan.suppress_ms.map(|ms| (s.plan.name.clone(), ms)))
+                .collect();
+            delivery.set_suppress_periods(periods);
+        }
         *self.broken.lock().unwrap_or_else(|e| e.into_inner()) = broken;
         let result = tokio::task::spawn_blocking(move || engine.set_rules(specs))
             .await
