@@ -12,7 +12,7 @@ use cepheus_runtime::engine::StateBackendKind;
 use support::*;
 
 #[test]
-#[ignore]
+#[ignore = "a measurement: run with --release --ignored --nocapture"]
 fn checkpoint_of_100k_keys() {
     for backend in [StateBackendKind::RocksDb, StateBackendKind::Memory] {
         let dir = tempfile::tempdir().unwrap();

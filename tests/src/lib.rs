@@ -17,6 +17,7 @@ pub mod case;
 pub mod diff;
 pub mod engine;
 pub mod gen;
+pub mod measure;
 pub mod peer;
 pub mod plan_to_peer;
 pub mod scenario;

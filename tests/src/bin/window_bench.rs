@@ -31,11 +31,9 @@
 //!              [--peer-dir DIR] [--peer-warmup N] [--modes alerts,operator] [--keep]
 //! ```
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use cepheus_dsl::plan::{RuleBody, RulePlan};
@@ -45,140 +43,10 @@ use cepheus_runtime::record::Decoder;
 use cepheus_runtime::window::WindowOperator;
 use serde_json::{json, Value as Json};
 
-// ---------------------------------------------------------------- memory
-
-/// Counts live heap bytes and their peak: Cepheus' memory is what its
-/// allocations hold, measured exactly rather than sampled.
-struct CountingAlloc;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-#[inline]
-fn grew(n: usize) {
-    let now = LIVE.fetch_add(n, Ordering::Relaxed) + n;
-    if now > PEAK.load(Ordering::Relaxed) {
-        PEAK.store(now, Ordering::Relaxed);
-    }
-}
-
-#[inline]
-fn shrank(n: usize) {
-    LIVE.fetch_sub(n, Ordering::Relaxed);
-}
-
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-        shrank(layout.size());
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = System.realloc(ptr, layout, new_size);
-        if !p.is_null() {
-            if new_size > layout.size() {
-                grew(new_size - layout.size());
-            } else {
-                shrank(layout.size() - new_size);
-            }
-        }
-        p
-    }
-}
+use cepheus_tests::measure::{CountingAlloc, Histogram, live_bytes, peak_bytes, reset_peak, thread_cpu_ns};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
-
-fn live_bytes() -> usize {
-    LIVE.load(Ordering::Relaxed)
-}
-
-/// Restarts peak tracking from the current live size.
-fn reset_peak() {
-    PEAK.store(live_bytes(), Ordering::Relaxed);
-}
-
-fn peak_bytes() -> usize {
-    PEAK.load(Ordering::Relaxed)
-}
-
-/// Nanoseconds this thread has run on a CPU (`/proc/thread-self/schedstat`).
-fn thread_cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace().next()?.parse().ok()
-}
-
-// ---------------------------------------------------------------- latency
-
-/// Log-linear histogram of nanoseconds (16 sub-buckets per power of two,
-/// about 6% resolution); fixed size, so recording allocates nothing.
-struct Histogram {
-    counts: Vec<u64>,
-    total: u64,
-}
-
-const SUB: u32 = 16;
-
-impl Histogram {
-    fn new() -> Self {
-        Histogram {
-            counts: vec![0; (64 * SUB) as usize],
-            total: 0,
-        }
-    }
-
-    fn bucket(ns: u64) -> usize {
-        if ns < SUB as u64 {
-            return ns as usize;
-        }
-        let exp = 63 - ns.leading_zeros(); // >= 4
-        let sub = (ns >> (exp - 4)) & (SUB as u64 - 1);
-        ((exp - 3) * SUB) as usize + sub as usize
-    }
-
-    /// Upper bound of a bucket's values.
-    fn bucket_high(i: usize) -> u64 {
-        if i < SUB as usize {
-            return i as u64;
-        }
-        let exp = (i as u32 / SUB) + 3;
-        let sub = (i as u32 % SUB) as u64;
-        ((SUB as u64 + sub + 1) << (exp - 4)) - 1
-    }
-
-    fn record_n(&mut self, ns: u64, n: u64) {
-        self.counts[Self::bucket(ns)] += n;
-        self.total += n;
-    }
-
-    fn percentile(&self, q: f64) -> Option<u64> {
-        if self.total == 0 {
-            return None;
-        }
-        let want = ((q * self.total as f64).ceil() as u64).clamp(1, self.total);
-        let mut seen = 0;
-        for (i, c) in self.counts.iter().enumerate() {
-            seen += c;
-            if seen >= want {
-                return Some(Self::bucket_high(i));
-            }
-        }
-        None
-    }
-}
 
 // ---------------------------------------------------------------- shapes
 
@@ -571,7 +439,7 @@ fn run_cepheus(shape: &Shape, stream: &Stream, wm_every: usize, mode: Mode) -> R
     run.p50_ns = tally.hist.percentile(0.50);
     run.p99_ns = tally.hist.percentile(0.99);
     run.p999_ns = tally.hist.percentile(0.999);
-    run.latency_samples = tally.hist.total;
+    run.latency_samples = tally.hist.count();
     Ok(run)
 }
 
